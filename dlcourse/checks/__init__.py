@@ -1,0 +1,9 @@
+"""Auto-checks for the exercises: call one on your answer and it says what, if anything, is wrong.
+
+>>> from dlcourse.checks import foundations as check
+>>> check.softmax(my_softmax)
+"""
+from . import foundations
+from .core import CheckFailed, CheckResult, check
+
+__all__ = ["CheckFailed", "CheckResult", "check", "foundations"]

@@ -1,0 +1,105 @@
+"""Evaluation: accuracy, per-class precision/recall/F1, the confusion matrix, k-fold cross-validation."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from .data.tensors import TensorData
+
+
+def _labels(outputs: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    """Predicted and true class ids, checked: logits (N, K) are turned into ids by argmax."""
+    if outputs.dim() == 2:
+        outputs = outputs.argmax(dim=1)
+    if outputs.dim() != 1 or targets.dim() != 1:
+        raise ValueError(f"expected predictions (N,) or logits (N, K) and targets (N,), "
+                         f"got {tuple(outputs.shape)} and {tuple(targets.shape)}")
+    if len(outputs) != len(targets):
+        raise ValueError(f"{len(outputs)} predictions but {len(targets)} targets")
+    if outputs.is_floating_point() or targets.is_floating_point():
+        raise TypeError("class ids must be integers; pass logits (N, K) or integer predictions")
+    return outputs.cpu(), targets.cpu()
+
+
+def accuracy(outputs: Tensor, targets: Tensor) -> float:
+    """Share of examples whose predicted class (argmax of logits, or the ids given) is right."""
+    preds, targets = _labels(outputs, targets)
+    if len(targets) == 0:
+        raise ValueError("accuracy of an empty set is undefined")
+    return (preds == targets).float().mean().item()
+
+
+def confusion_matrix(outputs: Tensor, targets: Tensor, num_classes: int) -> Tensor:
+    """(K, K) counts: row = true class, column = predicted class (scikit-learn's convention)."""
+    preds, targets = _labels(outputs, targets)
+    if len(targets) and max(preds.max().item(), targets.max().item()) >= num_classes:
+        raise ValueError(f"class id out of range for num_classes={num_classes}")
+    flat = targets * num_classes + preds
+    return torch.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+@dataclass(frozen=True)
+class ClassReport:
+    """Per-class precision, recall, F1 and support (tensors of shape (K,)), and their macro means."""
+
+    precision: Tensor
+    recall: Tensor
+    f1: Tensor
+    support: Tensor
+
+    @property
+    def macro_f1(self) -> float:
+        return self.f1.mean().item()
+
+
+def precision_recall_f1(outputs: Tensor, targets: Tensor, num_classes: int) -> ClassReport:
+    """Per-class precision = TP/(TP+FP), recall = TP/(TP+FN), F1 their harmonic mean.
+
+    A class that is never predicted (or never present) gets 0 where the ratio is 0/0, as in
+    scikit-learn with ``zero_division=0``.
+    """
+    cm = confusion_matrix(outputs, targets, num_classes).double()
+    tp = cm.diag()
+    predicted, actual = cm.sum(dim=0), cm.sum(dim=1)
+    precision = torch.where(predicted > 0, tp / predicted.clamp(min=1), torch.zeros_like(tp))
+    recall = torch.where(actual > 0, tp / actual.clamp(min=1), torch.zeros_like(tp))
+    denom = precision + recall
+    f1 = torch.where(denom > 0, 2 * precision * recall / denom.clamp(min=1e-12), torch.zeros_like(tp))
+    return ClassReport(precision, recall, f1, actual.long())
+
+
+def kfold_indices(targets: Tensor, k: int, seed: int = 0, stratify: bool = True) -> list[tuple[Tensor, Tensor]]:
+    """``k`` (train indices, validation indices) pairs; every example is validated exactly once.
+
+    With ``stratify`` each class is dealt round-robin to the folds, so every fold keeps the
+    class balance of the whole.
+    """
+    n = len(targets)
+    if not 2 <= k <= n:
+        raise ValueError(f"k must be between 2 and the number of examples ({n}), got {k}")
+    gen = torch.Generator().manual_seed(seed)
+    fold = torch.empty(n, dtype=torch.long)
+    if stratify:
+        targets = targets.cpu()
+        offset = 0
+        for c in torch.unique(targets):
+            members = torch.nonzero(targets == c).flatten()
+            members = members[torch.randperm(len(members), generator=gen)]
+            fold[members] = (torch.arange(len(members)) + offset) % k
+            offset += len(members)
+    else:
+        fold[torch.randperm(n, generator=gen)] = torch.arange(n) % k
+    return [(torch.nonzero(fold != i).flatten(), torch.nonzero(fold == i).flatten()) for i in range(k)]
+
+
+def cross_validate(score: Callable[[TensorData, TensorData], float], data: TensorData, k: int = 5,
+                   seed: int = 0, stratify: bool = True) -> Tensor:
+    """Scores (k,) of ``score(train_part, val_part)`` over the k folds of ``data``.
+
+    ``score`` trains a fresh model on the first argument and returns its score on the second.
+    """
+    return torch.tensor([float(score(data[tr], data[va]))
+                         for tr, va in kfold_indices(data.y, k, seed, stratify)])

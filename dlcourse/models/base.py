@@ -1,0 +1,32 @@
+"""What every classifier in the course shares: the cross-entropy ``loss`` and ``predict``."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class Classifier(nn.Module):
+    """A module whose ``forward`` returns class logits (B, K); adds ``loss`` and ``predict``.
+
+    Every model in the course exposes ``loss(batch) -> Tensor`` so that one training loop,
+    :func:`dlcourse.train.fit`, trains them all.
+    """
+
+    def loss(self, batch: tuple[Tensor, Tensor]) -> Tensor:
+        """Mean cross-entropy of the logits against integer labels."""
+        x, y = batch
+        if y.dtype != torch.long:
+            raise TypeError(f"class labels must be int64 (torch.long), got {y.dtype}")
+        logits = self(x)  # (B, K)
+        return F.cross_entropy(logits, y)
+
+    @torch.no_grad()
+    def predict(self, x: Tensor, batch_size: int = 4096) -> Tensor:
+        """Predicted class ids (N,), computed in eval mode and in batches."""
+        was_training = self.training
+        self.eval()
+        try:
+            return torch.cat([self(x[i:i + batch_size]).argmax(dim=1) for i in range(0, len(x), batch_size)])
+        finally:
+            self.train(was_training)
