@@ -146,3 +146,17 @@ def summary(model: nn.Module, input_size: tuple[int, ...], dtype: torch.dtype = 
         for h in hooks:
             h.remove()
     return Summary(tuple(rows), count_parameters(model), sum(r.mult_adds for r in rows))
+
+
+def glue(name: str, value, display: bool = False):
+    """Record a measured value under ``name`` so the book's prose can quote it; returns the value.
+
+    Uses myst-nb's ``glue`` when it is installed (building the book, running the benchmark);
+    elsewhere, e.g. on Colab, it does nothing more than return the value.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return value
+    myst_glue(name, value, display=display)
+    return value

@@ -1,0 +1,162 @@
+"""The benchmark: execute every chapter notebook, time it, and collect the numbers it glues.
+
+    python -m dlcourse.bench                 # all chapters; writes results/benchmark.json
+    python -m dlcourse.bench 00_foundations  # some chapters (merged into the existing results)
+    python -m dlcourse.bench --page-only     # only regenerate appendix/results.md from the JSON
+
+Each chapter declares its budget and headline claim in its notebook metadata, e.g.
+``"dlcourse": {"budget_s": 120, "headline": {"name": "test_acc", "target": 0.87, "at_least": true}}``,
+and glues the headline number (myst-nb's ``glue``), so the page shows exactly what the run measured.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from .book import chapter_notebooks, find_root
+
+RESULTS = Path("results") / "benchmark.json"  # relative to the course checkout
+PAGE = Path("appendix") / "results.md"
+
+
+def glued_values(nb: nbformat.NotebookNode) -> dict[str, object]:
+    """Every value a notebook glued, read back from its outputs (numbers as numbers)."""
+    values: dict[str, object] = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            meta = out.get("metadata", {}).get("scrapbook")
+            if out.get("output_type") != "display_data" or not meta:
+                continue
+            text = next((v for k, v in out["data"].items() if k.endswith("text/plain")), None)
+            try:
+                values[meta["name"]] = ast.literal_eval(text)
+            except (ValueError, SyntaxError, TypeError):
+                values[meta["name"]] = text
+    return values
+
+
+def run_chapter(path: Path, timeout: int = 900) -> dict:
+    """Execute one notebook in its own folder; return its wall time, glued values and claim."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    error = None
+    try:
+        client.execute()
+    except Exception as err:  # a failing chapter is reported, not hidden
+        error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
+    seconds = time.perf_counter() - start
+    meta = nb.metadata.get("dlcourse", {})
+    values = glued_values(nb)
+    headline = meta.get("headline")
+    met = None
+    if headline and isinstance(values.get(headline["name"]), (int, float)):
+        value = values[headline["name"]]
+        met = value >= headline["target"] if headline.get("at_least", True) else value <= headline["target"]
+    return {"chapter": path.stem, "title": meta.get("title", path.stem), "seconds": round(seconds, 1),
+            "budget_s": meta.get("budget_s"), "headline": headline, "headline_met": met,
+            "values": values, "error": error}
+
+
+def machine() -> dict:
+    import torch
+
+    return {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
+            "cpus": os.cpu_count(), "threads": torch.get_num_threads()}
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def render_page(results: dict) -> str:
+    """The appendix page "Results", as MyST markdown, from the benchmark's JSON."""
+    m = results["machine"]
+    lines = [
+        "# Results",
+        "",
+        "```{note}",
+        "This page is written by `python -m dlcourse.bench` from `results/benchmark.json`; do not edit it by hand.",
+        "Run the benchmark again to measure your own machine.",
+        "```",
+        "",
+        f"Measured on {results['date']}: {m['cpus']} CPU cores ({m['threads']} torch threads), "
+        f"Python {m['python']}, PyTorch {m['torch']}, {m['platform']}.",
+        "",
+        "| chapter | wall time (s) | budget (s) | headline | target | measured | met |",
+        "|---|---:|---:|---|---:|---:|:---:|",
+    ]
+    for r in results["chapters"]:
+        h = r["headline"] or {}
+        value = r["values"].get(h.get("name"), "—")
+        target = f"{'≥' if h.get('at_least', True) else '≤'} {_fmt(h['target'])}" if h else "—"
+        met = {True: "yes", False: "**no**", None: "—"}[r["headline_met"]]
+        if r["error"]:
+            met = "**failed**"
+        lines.append(f"| {r['title']} | {r['seconds']} | {r['budget_s'] or '—'} | {h.get('name', '—')} "
+                     f"| {target} | {_fmt(value)} | {met} |")
+    total = sum(r["seconds"] for r in results["chapters"])
+    lines += ["", f"Whole course: {total:.0f} s.", "", "## Every number the chapters glue", ""]
+    for r in results["chapters"]:
+        lines += [f"### {r['title']}", "", "| name | value |", "|---|---:|"]
+        lines += [f"| `{k}` | {_fmt(v)} |" for k, v in sorted(r["values"].items())]
+        if r["error"]:
+            lines += ["", f"The run failed: `{r['error']}`"]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dlcourse.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("chapters", nargs="*", help="notebook stems, e.g. 00_foundations (default: all)")
+    parser.add_argument("--page-only", action="store_true", help="only regenerate the Results page")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell")
+    args = parser.parse_args(argv)
+    root = find_root()
+    results_file, page = root / RESULTS, root / PAGE
+    results = json.loads(results_file.read_text()) if results_file.exists() else {"chapters": []}
+    if not args.page_only:
+        paths = chapter_notebooks(root)
+        unknown = set(args.chapters) - {p.stem for p in paths}
+        if unknown:
+            parser.error(f"no such chapter(s): {', '.join(sorted(unknown))}; have {[p.stem for p in paths]}")
+        by_name = {r["chapter"]: r for r in results["chapters"]}
+        for path in paths:
+            if args.chapters and path.stem not in args.chapters:
+                continue
+            print(f"running {path.name} …", flush=True)
+            r = run_chapter(path, args.timeout)
+            by_name[r["chapter"]] = r
+            status = "FAILED: " + r["error"] if r["error"] else f"headline met: {r['headline_met']}"
+            print(f"  {r['seconds']} s (budget {r['budget_s']} s), {status}")
+            for k, v in sorted(r["values"].items()):
+                print(f"  {k} = {_fmt(v)}")
+        existing = {p.stem for p in paths}
+        results = {"date": dt.date.today().isoformat(), "machine": machine(),
+                   "chapters": [by_name[k] for k in sorted(by_name) if k in existing]}
+        results_file.parent.mkdir(parents=True, exist_ok=True)
+        results_file.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    if "machine" not in results:
+        parser.error(f"{results_file} does not exist yet: run the benchmark first")
+    page.write_text(render_page(results))
+    print(f"wrote {results_file} and {page}")
+    failed = [r["chapter"] for r in results["chapters"] if r["error"] or r["headline_met"] is False]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

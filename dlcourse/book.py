@@ -1,0 +1,162 @@
+"""Tools that maintain the book: the student edition, and the repository URL the notebooks install from.
+
+    python -m dlcourse.book student-edition OUT_DIR   # notebooks without solutions, for handing out
+    python -m dlcourse.book sync-repo                 # copy _config.yml's repository.url into notebooks
+
+How solutions are marked in a chapter notebook (the teacher edition):
+
+* the prose of a solution sits between a ``solution-start`` and a ``solution-end`` directive
+  (sphinx-exercise's gated syntax), each in a markdown cell of its own;
+* code the student must write sits between ``### BEGIN SOLUTION`` and ``### END SOLUTION``
+  lines. In the student edition those lines become ``raise NotImplementedError(...)`` inside a
+  function, or ``name = ...`` for an answer assigned at top level.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The course checkout: the nearest folder holding ``_config.yml`` and ``chapters/``."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents, Path(__file__).resolve().parent.parent):
+        if (folder / "_config.yml").exists() and (folder / "chapters").is_dir():
+            return folder
+    raise FileNotFoundError(f"no course checkout (a folder with _config.yml and chapters/) at or above {start}")
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+_START = re.compile(r"^[`:]{3,}\{solution-start\}", re.M)
+_END = re.compile(r"^[`:]{3,}\{solution-end\}", re.M)
+_WHOLE = re.compile(r"^[`:]{3,}\{solution\}", re.M)
+_INSTALL = re.compile(r"git\+https?://[^\s\"']+")
+STUDENT_NOTE = ("```{note}\nStudent edition: the solutions are removed. Fill in the cells that raise "
+                "`NotImplementedError` (or hold `...`), then run the check below each one.\n```")
+
+
+def chapter_notebooks(root: Path | None = None) -> list[Path]:
+    """The chapter notebooks, in teaching order."""
+    return sorted(((root or find_root()) / "chapters").glob("[0-9][0-9]_*.ipynb"))
+
+
+def stub_code(source: str, where: str = "") -> str:
+    """Replace every BEGIN/END SOLUTION block in ``source`` by a stub."""
+    lines, out, block = source.splitlines(), [], None
+    for line in lines:
+        stripped = line.strip()
+        if stripped == BEGIN:
+            if block is not None:
+                raise ValueError(f"{where}: nested {BEGIN}")
+            block, indent = [], line[: len(line) - len(line.lstrip())]
+        elif stripped == END:
+            if block is None:
+                raise ValueError(f"{where}: {END} without {BEGIN}")
+            if indent:
+                out.append(f'{indent}raise NotImplementedError("your code here")')
+            else:
+                names = [m.group(1) for m in map(re.compile(r"^(\w+)\s*=").match, block) if m]
+                out += [f"{name} = ...  # your answer here" for name in dict.fromkeys(names)] or ["# your code here"]
+            block = None
+        elif block is not None:
+            block.append(line)
+        else:
+            out.append(line)
+    if block is not None:
+        raise ValueError(f"{where}: {BEGIN} without {END}")
+    return "\n".join(out)
+
+
+def student_edition(nb: nbformat.NotebookNode, where: str = "") -> nbformat.NotebookNode:
+    """A copy of a chapter notebook with solutions removed and stubs in place, without outputs."""
+    cells, in_solution = [], False
+    for i, cell in enumerate(nb.cells):
+        src = cell.source
+        if cell.cell_type == "markdown":
+            if _START.search(src):
+                in_solution = True
+            if in_solution or _WHOLE.search(src):
+                if _END.search(src):
+                    in_solution = False
+                continue
+            cells.append(cell)
+        elif cell.cell_type == "code":
+            if BEGIN in src:
+                cell = nbformat.from_dict({**cell, "source": stub_code(src, f"{where} cell {i}"),
+                                           "outputs": [], "execution_count": None})
+            elif in_solution:
+                continue  # code that only illustrates a solution
+            else:
+                cell = nbformat.from_dict({**cell, "outputs": [], "execution_count": None})
+            cells.append(cell)
+        else:
+            cells.append(cell)
+    if in_solution:
+        raise ValueError(f"{where}: a solution-start has no solution-end")
+    first_md = next((i for i, c in enumerate(cells) if c.cell_type == "markdown"), 0)
+    cells.insert(first_md + 1, nbformat.v4.new_markdown_cell(STUDENT_NOTE))
+    return nbformat.from_dict({**nb, "cells": cells})
+
+
+def write_student_edition(out_dir: Path, root: Path | None = None) -> list[Path]:
+    """Write the student edition of every chapter notebook into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in chapter_notebooks(root):
+        nb = nbformat.read(path, as_version=4)
+        target = out_dir / path.name
+        nbformat.write(student_edition(nb, path.name), target)
+        written.append(target)
+    return written
+
+
+def repository_url(root: Path | None = None) -> str:
+    """The ``repository.url`` setting of ``_config.yml``: where the book and the package live."""
+    config = yaml.safe_load(((root or find_root()) / "_config.yml").read_text(encoding="utf-8"))
+    return config["repository"]["url"].rstrip("/")
+
+
+def install_urls(nb: nbformat.NotebookNode) -> list[str]:
+    """The ``git+URL`` install targets named in a notebook's code cells."""
+    return [m.group(0) for c in nb.cells if c.cell_type == "code" for m in _INSTALL.finditer(c.source)]
+
+
+def sync_repo(root: Path | None = None) -> list[Path]:
+    """Rewrite the install cell of every chapter notebook to install from ``repository_url``."""
+    target = f"git+{repository_url(root)}"
+    changed = []
+    for path in chapter_notebooks(root):
+        nb = nbformat.read(path, as_version=4)
+        if install_urls(nb) == [target]:
+            continue
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.source = _INSTALL.sub(target, cell.source)
+        nbformat.write(nb, path)
+        changed.append(path)
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dlcourse.book", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    student = sub.add_parser("student-edition", help="write the notebooks without solutions")
+    student.add_argument("out_dir", type=Path)
+    sub.add_parser("sync-repo", help="make the notebooks install dlcourse from _config.yml's repository.url")
+    args = parser.parse_args(argv)
+    if args.command == "student-edition":
+        for path in write_student_edition(args.out_dir):
+            print(f"wrote {path}")
+    else:
+        changed = sync_repo()
+        print(f"{len(changed)} notebook(s) now install from git+{repository_url()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
