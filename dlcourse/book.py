@@ -77,7 +77,11 @@ def student_edition(nb: nbformat.NotebookNode, where: str = "") -> nbformat.Note
     for i, cell in enumerate(nb.cells):
         src = cell.source
         if cell.cell_type == "markdown":
-            if _START.search(src):
+            start = _START.search(src)
+            if start and not in_solution and src[: start.start()].strip():
+                # the exercise and the start of its solution share a cell: keep the exercise
+                cells.append(nbformat.from_dict({**cell, "source": src[: start.start()].rstrip()}))
+            if start:
                 in_solution = True
             if in_solution or _WHOLE.search(src):
                 if _END.search(src):

@@ -178,6 +178,7 @@ def fit(model: nn.Module, train_data: TensorData, *, epochs: int, batch_size: in
             if clip_grad_norm is not None:
                 nn.utils.clip_grad_norm_(params, clip_grad_norm)
             opt.step()
+            lr_used = opt.param_groups[0]["lr"]
             if sched is not None:
                 sched.step()
             losses.append(loss.detach())  # no .item() here: it would synchronise a GPU every step
@@ -189,7 +190,7 @@ def fit(model: nn.Module, train_data: TensorData, *, epochs: int, batch_size: in
                                      "lower the learning rate or clip gradients")
         history.step_loss += step_losses
         record = {"epoch": epoch + 1, "train_loss": sum(step_losses) / len(step_losses),
-                  "lr": opt.param_groups[0]["lr"]}
+                  "lr": lr_used}  # the rate of the epoch's last step
         if val_data is not None:
             record.update({f"val_{k}": v for k, v in evaluate(model, val_data, metrics=metrics).items()})
         record["seconds"] = time.perf_counter() - start

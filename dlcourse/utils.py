@@ -148,15 +148,14 @@ def summary(model: nn.Module, input_size: tuple[int, ...], dtype: torch.dtype = 
     return Summary(tuple(rows), count_parameters(model), sum(r.mult_adds for r in rows))
 
 
-def glue(name: str, value, display: bool = False):
-    """Record a measured value under ``name`` so the book's prose can quote it; returns the value.
+def glue(name: str, value, display: bool = False) -> None:
+    """Record a measured value under ``name`` so the book's prose can quote it.
 
     Uses myst-nb's ``glue`` when it is installed (building the book, running the benchmark);
-    elsewhere, e.g. on Colab, it does nothing more than return the value.
+    elsewhere, e.g. on Colab, it does nothing: the notebook prints what it measured anyway.
     """
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
-        return value
+        return
     myst_glue(name, value, display=display)
-    return value

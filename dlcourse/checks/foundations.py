@@ -11,7 +11,7 @@ from ..utils import count_parameters
 from .core import Mismatch, call, check, expect_number, expect_tensor
 
 
-@check("Exercise 0.1, a numerically stable softmax")
+@check("A numerically stable softmax")
 def softmax(fn) -> str:
     """``fn(z)`` must return the softmax of ``z`` over its last dimension, for any logits."""
     small = torch.tensor([1.0, 2.0, 3.0])
@@ -35,7 +35,7 @@ def softmax(fn) -> str:
     return "right on small, huge and batched logits"
 
 
-@check("Exercise 0.2, parameters of the 784-256-128-10 MLP")
+@check("Parameters of the 784-256-128-10 MLP")
 def mlp_param_count(answer) -> str:
     """``answer`` must be the number of weights and biases of ``MLP(MLPConfig())``."""
     config = MLPConfig(in_features=784, hidden=(256, 128), num_classes=10)
@@ -51,7 +51,7 @@ def mlp_param_count(answer) -> str:
     return f"{expected:,} parameters, as count_parameters(MLP(MLPConfig())) says"
 
 
-@check("Exercise 0.3, the backward pass of a linear layer")
+@check("The backward pass of a linear layer")
 def linear_backward(fn) -> str:
     """``fn(x, W, b, grad_y)`` returns ``(grad_x, grad_W, grad_b)`` for ``y = x @ W.T + b``."""
     gen = torch.Generator().manual_seed(0)
@@ -76,7 +76,7 @@ def linear_backward(fn) -> str:
     return "all three gradients agree with autograd"
 
 
-@check("Exercise 0.4, precision and recall from a confusion matrix")
+@check("Precision and recall from a confusion matrix")
 def precision_recall(fn) -> str:
     """``fn(cm, c)`` returns ``(precision, recall)`` of class ``c``; rows of ``cm`` are true classes."""
     cm = torch.tensor([[50, 2, 8], [10, 30, 0], [5, 5, 40]])
@@ -97,7 +97,7 @@ def precision_recall(fn) -> str:
     return "right for all three classes"
 
 
-@check("Exercise 0.5, cross-entropy with label smoothing")
+@check("Cross-entropy with label smoothing")
 def label_smoothing_ce(fn) -> str:
     """``fn(logits, targets, eps)`` must equal ``F.cross_entropy(..., label_smoothing=eps)``."""
     gen = torch.Generator().manual_seed(0)

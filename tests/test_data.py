@@ -1,0 +1,198 @@
+"""The data layer: real Fashion-MNIST, and every failure path of the offline-first source chain."""
+import gzip
+import hashlib
+import io
+import os
+import urllib.request
+from pathlib import Path
+
+import pytest
+import torch
+
+from dlcourse import data
+from dlcourse.data import fetch
+from dlcourse.data.__main__ import main as cli
+from dlcourse.data.fashion_mnist import parse_idx
+
+CONTENT = b"the verified content of a small data file\n" * 100
+
+
+@pytest.fixture
+def data_home(tmp_path, monkeypatch):
+    home = tmp_path / "cache"
+    monkeypatch.setenv("DLCOURSE_DATA", str(home))
+    return home
+
+
+def gz(content: bytes, mtime: int = 0) -> bytes:
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=mtime) as f:
+        f.write(content)
+    return buf.getvalue()
+
+
+def make_sources(tmp_path, urls=(), system=True):
+    f = fetch.DataFile("part.bin.gz", hashlib.sha256(CONTENT).hexdigest(), tuple(urls))
+    system_dir = tmp_path / "system"
+    return f, fetch.Sources((f,), (str(system_dir),) if system else (), ("apt-get install toy-data",)), system_dir
+
+
+# ---------------------------------------------------------------- Fashion-MNIST, the real thing
+
+def test_fashion_mnist_is_complete_and_well_formed():
+    train, test = data.load("fashion-mnist", "train"), data.load("fashion-mnist", "test")
+    assert train.x.shape == (60000, 1, 28, 28) and test.x.shape == (10000, 1, 28, 28)
+    assert train.x.dtype == torch.float32 and 0.0 <= train.x.min() and train.x.max() <= 1.0
+    assert train.y.dtype == torch.int64
+    assert torch.bincount(train.y).tolist() == [6000] * 10  # the published class balance
+    assert torch.bincount(test.y).tolist() == [1000] * 10
+    assert len(train.classes) == 10 and train.classes[9] == "Ankle boot"
+    assert data.get("fashion-mnist").license == "MIT"
+
+
+def test_gzip_headers_do_not_matter_only_content(tmp_path, data_home):
+    # Debian's copies and upstream's differ in gzip headers but not in content
+    f, sources, _ = make_sources(tmp_path)
+    (data_home / "toy").mkdir(parents=True)
+    (data_home / "toy" / f.name).write_bytes(gz(CONTENT, mtime=123456))
+    content, where = fetch.read_file("toy", sources, f, download=False)
+    assert content == CONTENT and where.parent == data_home / "toy"
+
+
+def test_idx_parser_refuses_garbage():
+    with pytest.raises(ValueError, match="not an unsigned-byte IDX"):
+        parse_idx(b"\x00\x00\x0d\x01" + b"\x00" * 8)
+    with pytest.raises(ValueError, match="header promises"):
+        parse_idx(b"\x00\x00\x08\x01" + (10).to_bytes(4, "big") + b"\x00" * 3)
+
+
+# ---------------------------------------------------------------- the source chain
+
+def test_system_copy_is_used_in_place(tmp_path, data_home):
+    f, sources, system_dir = make_sources(tmp_path)
+    system_dir.mkdir()
+    (system_dir / f.name).write_bytes(gz(CONTENT))
+    content, where = fetch.read_file("toy", sources, f)
+    assert content == CONTENT and where == system_dir / f.name
+    assert not (data_home / "toy" / f.name).exists()
+
+
+def test_download_is_verified_and_cached(tmp_path, data_home):
+    served = tmp_path / "served.gz"
+    served.write_bytes(gz(CONTENT))
+    f, sources, _ = make_sources(tmp_path, urls=[served.as_uri()])
+    content, where = fetch.read_file("toy", sources, f, progress=False)
+    assert content == CONTENT and where == data_home / "toy" / f.name and where.exists()
+    assert fetch.locate("toy", sources, f) == where
+    assert list((data_home / "toy").iterdir()) == [where]  # no temporary file left behind
+
+
+def test_missing_everywhere_names_the_fixes(tmp_path, data_home):
+    # port 9 on loopback is closed: the same error as having no network
+    f, sources, _ = make_sources(tmp_path, urls=["http://127.0.0.1:9/part.bin.gz"])
+    with pytest.raises(data.DataNotFoundError) as err:
+        fetch.read_file("toy", sources, f, progress=False)
+    message = str(err.value)
+    assert "no network or server unreachable" in message
+    assert "apt-get install toy-data" in message
+    assert "python -m dlcourse.data download toy" in message
+    assert "DLCOURSE_DATA" in message
+    with pytest.raises(data.DataNotFoundError, match="skipped"):
+        fetch.read_file("toy", sources, f, download=False)
+
+
+def test_corrupted_cache_is_removed_and_fetched_again(tmp_path, data_home):
+    f, sources, system_dir = make_sources(tmp_path)
+    cached = data_home / "toy" / f.name
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(gz(CONTENT[:-10] + b"corrupted!"))
+    system_dir.mkdir()
+    (system_dir / f.name).write_bytes(gz(CONTENT))
+    with pytest.warns(UserWarning, match="removed corrupted cached file"):
+        content, where = fetch.read_file("toy", sources, f)
+    assert content == CONTENT and where == system_dir / f.name and not cached.exists()
+
+
+def test_truncated_cache_is_explained_when_nothing_else_works(tmp_path, data_home):
+    f, sources, _ = make_sources(tmp_path, system=False)
+    cached = data_home / "toy" / f.name
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(gz(CONTENT)[:40])  # an interrupted copy
+    with pytest.warns(UserWarning), pytest.raises(data.DataNotFoundError, match="unreadable"):
+        fetch.read_file("toy", sources, f)
+
+
+def test_wrong_download_is_not_kept(tmp_path, data_home):
+    served = tmp_path / "served.gz"
+    served.write_bytes(gz(b"something else"))
+    f, sources, _ = make_sources(tmp_path, urls=[served.as_uri()], system=False)
+    with pytest.raises(data.DataNotFoundError, match="checksum mismatch"):
+        fetch.read_file("toy", sources, f, progress=False)
+    assert not any((data_home / "toy").iterdir())
+
+
+def test_interrupted_download_leaves_no_file(tmp_path, data_home, monkeypatch):
+    class Broken(io.BytesIO):
+        headers = {"Content-Length": str(10_000)}
+
+        def read(self, n=-1):
+            if self.tell() >= 32:
+                raise ConnectionResetError("connection reset by peer")
+            return super().read(min(n, 64))
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Broken(gz(CONTENT)))
+    f, sources, _ = make_sources(tmp_path, urls=["http://example.invalid/part.bin.gz"], system=False)
+    with pytest.raises(data.DataNotFoundError, match="connection reset"):
+        fetch.read_file("toy", sources, f, progress=False)
+    assert not any((data_home / "toy").iterdir())
+
+
+# ---------------------------------------------------------------- registry, splits, CLI
+
+def test_unknown_names_get_suggestions():
+    with pytest.raises(ValueError, match="Did you mean 'fashion-mnist'"):
+        data.load("fashion_mnst")
+    with pytest.raises(ValueError, match="splits"):
+        data.load("fashion-mnist", "validation")
+    with pytest.raises(TypeError):
+        data.get(3)
+    assert data.get("Fashion_MNIST").name == "fashion-mnist"
+
+
+def test_train_val_split_is_stratified_disjoint_and_deterministic():
+    x = torch.arange(100.0)[:, None]
+    y = torch.tensor([0] * 80 + [1] * 20)
+    train, val = data.train_val_split(data.TensorData(x, y), 0.1, seed=0)
+    assert len(train) == 90 and len(val) == 10
+    assert torch.bincount(val.y).tolist() == [8, 2]
+    assert set(train.x.flatten().tolist()).isdisjoint(val.x.flatten().tolist())
+    again = data.train_val_split(data.TensorData(x, y), 0.1, seed=0)[1]
+    assert torch.equal(val.x, again.x)
+    with pytest.raises(ValueError, match="val_fraction"):
+        data.train_val_split(data.TensorData(x, y), 1.5)
+    with pytest.raises(ValueError, match="stratify=False"):
+        data.train_val_split(data.TensorData(x, x), 0.1)
+
+
+def test_tensor_data_checks_its_inputs():
+    with pytest.raises(ValueError, match="same length"):
+        data.TensorData(torch.zeros(3, 2), torch.zeros(4))
+    with pytest.raises(TypeError, match="tensors"):
+        data.TensorData([1, 2], torch.zeros(2))
+    d = data.TensorData(torch.arange(10.0), torch.arange(10))
+    assert [len(b[0]) for b in d.batches(4)] == [4, 4, 2]
+    shuffled = torch.cat([b[0] for b in d.batches(3, shuffle=True, generator=torch.Generator().manual_seed(0))])
+    assert sorted(shuffled.tolist()) == list(range(10)) and shuffled.tolist() != list(range(10))
+
+
+def test_spirals_are_balanced():
+    s = data.spirals(n=300, classes=3, seed=1)
+    assert s.x.shape == (300, 2) and torch.bincount(s.y).tolist() == [100] * 3
+
+
+def test_cli_lists_and_reports_errors(capsys, data_home):
+    assert cli(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "fashion-mnist" in out and str(data_home) in out
+    assert cli(["download", "no-such-data"]) == 2
+    assert "unknown dataset" in capsys.readouterr().err

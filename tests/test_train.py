@@ -1,0 +1,87 @@
+import math
+
+import pytest
+import torch
+
+from dlcourse import metrics, train
+from dlcourse.data import TensorData
+from dlcourse.models import MLP, MLPConfig
+
+
+def blobs(n=200, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = torch.randn(n, 2, generator=g) * 0.5 + torch.stack([y * 2.0 - 1, y * 2.0 - 1], dim=1)
+    return TensorData(x, y)
+
+
+def small_model():
+    torch.manual_seed(0)
+    return MLP(MLPConfig(in_features=2, hidden=(8,), num_classes=2))
+
+
+def test_fit_learns_and_records_history():
+    data = blobs()
+    history = train.fit(small_model(), data, epochs=5, batch_size=32, lr=0.05, val_data=data,
+                        metrics={"acc": metrics.accuracy}, progress=False, device="cpu")
+    assert history.keys() == ["epoch", "train_loss", "lr", "val_loss", "val_acc", "seconds"]
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert history.final["val_acc"] > 0.9
+    assert len(history.step_loss) == 5 * math.ceil(200 / 32)
+    with pytest.raises(KeyError, match="columns are"):
+        history["nope"]
+
+
+def test_fit_is_reproducible():
+    runs = [train.fit(small_model(), blobs(), epochs=2, progress=False, device="cpu").step_loss for _ in range(2)]
+    assert runs[0] == runs[1]
+
+
+def test_schedules():
+    lrs = {s: train.fit(small_model(), blobs(), epochs=10, lr=0.1, schedule=s, progress=False, device="cpu")["lr"]
+           for s in ("constant", "onecycle", "cosine")}
+    assert lrs["constant"] == [0.1] * 10
+    assert max(lrs["onecycle"]) > 0.09 and lrs["onecycle"][-1] < 1e-4  # warms up, then anneals to ~0
+    assert lrs["onecycle"][0] < lrs["onecycle"][1]
+    assert all(a > b for a, b in zip(lrs["cosine"], lrs["cosine"][1:])) and lrs["cosine"][-1] < 0.01 * 0.1
+
+
+def test_gradient_clipping_bounds_the_norm():
+    model = small_model()
+    norms = []
+
+    class Spy(torch.optim.SGD):
+        def step(self, closure=None):
+            norms.append(torch.cat([p.grad.flatten() for p in model.parameters()]).norm().item())
+            return super().step(closure)
+
+    train.fit(model, blobs(), epochs=1, optimizer=lambda p: Spy(p, lr=1.0), clip_grad_norm=1e-3,
+              progress=False, device="cpu")
+    assert max(norms) <= 1e-3 * 1.0001
+
+
+def test_early_stopping_stops_and_restores_best():
+    data = blobs()
+    model = small_model()
+    stopper = train.EarlyStopping("val_loss", patience=2)
+    h = train.fit(model, data, epochs=200, lr=0.05, val_data=blobs(seed=1), callbacks=[stopper],
+                  progress=False, device="cpu")
+    assert h.stopped_early and len(h.epochs) < 200
+    assert len(h.epochs) - 1 - stopper.best_epoch == 2
+    assert train.evaluate(model, blobs(seed=1))["loss"] == pytest.approx(min(h["val_loss"]))
+
+
+def test_divergence_is_reported():
+    with pytest.raises(FloatingPointError, match="learning rate"):
+        train.fit(small_model(), blobs(), epochs=3, lr=1e12, optimizer="sgd", progress=False, device="cpu")
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="loss"):
+        train.fit(torch.nn.Linear(2, 2), blobs(), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="schedule"):
+        train.fit(small_model(), blobs(), epochs=1, schedule="warp", progress=False)
+    with pytest.raises(ValueError, match="optimizer"):
+        train.fit(small_model(), blobs(), epochs=1, optimizer="lion", progress=False)
+    with pytest.raises(ValueError, match="epochs"):
+        train.fit(small_model(), blobs(), epochs=0, progress=False)
