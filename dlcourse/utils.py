@@ -1,10 +1,12 @@
-"""Everyday helpers: device choice, seeding, parameter counts, a timer, a model summary."""
+"""Everyday helpers: device choice, seeding, parameter counts, a timer, a model summary, checkpoints."""
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -159,3 +161,34 @@ def glue(name: str, value, display: bool = False) -> None:
     except ImportError:
         return
     myst_glue(name, value, display=display)
+
+
+def save_checkpoint(model: nn.Module, path: str | os.PathLike, **extra: float | int | str) -> Path:
+    """Save a model's weights (and a few plain values, e.g. its accuracy) atomically to ``path``.
+
+    Only tensors and plain values are stored, so :func:`load_checkpoint` can read the file with
+    ``torch.load(..., weights_only=True)``, which cannot run code hidden in a malicious file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part")
+    torch.save({"state_dict": model.state_dict(), "extra": extra}, tmp)
+    os.replace(tmp, path)  # a crash mid-save never leaves a half-written checkpoint behind
+    return path
+
+
+def load_checkpoint(model: nn.Module, path: str | os.PathLike) -> dict:
+    """Load weights saved by :func:`save_checkpoint` into ``model``; return the extra values.
+
+    Raises ``FileNotFoundError`` when there is no checkpoint, and ``ValueError`` when the file is
+    not a checkpoint or does not fit the model (so the caller can retrain instead).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(saved["state_dict"])
+    except (RuntimeError, KeyError, TypeError, EOFError, pickle.UnpicklingError) as err:
+        raise ValueError(f"{path} is not a checkpoint of this model ({type(err).__name__}: {err})") from err
+    return dict(saved["extra"])

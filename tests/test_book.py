@@ -1,5 +1,6 @@
 """Course tooling: the student edition, the repository URL setting, the benchmark's Results page."""
 import json
+import re
 import shutil
 
 import nbformat
@@ -106,3 +107,25 @@ def test_render_page_marks_failures():
                              "headline_met": False, "values": {"acc": 0.5}, "error": None}]}
     page = bench.render_page(results)
     assert "| Zero | 10.0 | 120 | acc | ≥ 0.9 | 0.5 | **no** |" in page
+
+
+@pytest.mark.parametrize("path", book.chapter_notebooks(ROOT), ids=lambda p: p.stem)
+def test_student_exercises_run_and_report_not_attempted(path):
+    """The student edition's exercise section runs without error, each check saying "not attempted".
+
+    It runs the setup cells, any cell tagged ``exercise-setup`` (what exercises need from the
+    chapter), then every code cell after the "## Exercises" heading.
+    """
+    from nbclient import NotebookClient
+
+    student = book.student_edition(nbformat.read(path, as_version=4), path.name)
+    code = [c for c in student.cells if c.cell_type == "code"]
+    start = next(i for i, c in enumerate(student.cells) if re.search(r"^## Exercises", c.source, re.M))
+    chosen = code[:2] + [c for c in code[2:] if "exercise-setup" in c.metadata.get("tags", [])]
+    chosen += [c for c in student.cells[start:] if c.cell_type == "code"]
+    nb = nbformat.v4.new_notebook(cells=chosen, metadata=student.metadata)
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()  # raises on any error
+    shown = [out.get("data", {}).get("text/plain", "") for c in nb.cells for out in c.outputs]
+    checks = sum(c.source.startswith("check.") for c in chosen)
+    assert checks >= 2 and sum("not attempted" in s for s in shown) == checks

@@ -52,3 +52,31 @@ def test_timer_measures():
     with dlcourse.Timer() as t:
         sum(range(10000))
     assert 0 < t.seconds < 5
+
+
+def test_checkpoints_round_trip_safely(tmp_path):
+    model = nn.Linear(3, 2)
+    path = dlcourse.save_checkpoint(model, tmp_path / "sub" / "m.pt", test_acc=0.9, epochs=3)
+    fresh = nn.Linear(3, 2)
+    assert dlcourse.load_checkpoint(fresh, path) == {"test_acc": 0.9, "epochs": 3}
+    assert torch.equal(fresh.weight, model.weight)
+    assert [p.name for p in path.parent.iterdir()] == ["m.pt"]  # no temporary file left
+
+
+def test_bad_checkpoints_are_refused(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        dlcourse.load_checkpoint(nn.Linear(3, 2), tmp_path / "none.pt")
+    path = dlcourse.save_checkpoint(nn.Linear(3, 2), tmp_path / "m.pt")
+    with pytest.raises(ValueError, match="not a checkpoint of this model"):
+        dlcourse.load_checkpoint(nn.Linear(4, 2), path)
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a checkpoint"):
+        dlcourse.load_checkpoint(nn.Linear(3, 2), tmp_path / "junk.pt")
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("this would run on load",))
+
+    torch.save({"state_dict": {}, "extra": Evil()}, tmp_path / "evil.pt")
+    with pytest.raises(ValueError):  # weights_only=True refuses to unpickle arbitrary objects
+        dlcourse.load_checkpoint(nn.Linear(3, 2), tmp_path / "evil.pt")
