@@ -3,7 +3,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dlcourse.checks import CheckFailed, foundations as check
+from dlcourse.checks import CheckFailed, cnn, foundations as check
+from dlcourse.models import conv_output_size
 
 
 def stub(*args):
@@ -59,3 +60,40 @@ def test_label_smoothing_over_k_minus_1_is_diagnosed():
 
     with pytest.raises(CheckFailed, match="K-1"):
         check.label_smoothing_ce(over_wrong_classes)
+
+
+def _max_pool(x, k):
+    B, C, H, W = x.shape
+    return F.unfold(x, k, stride=k).view(B, C, k * k, -1).max(dim=2).values.view(B, C, H // k, W // k)
+
+
+@pytest.mark.parametrize("name, answer, stub_answer", [
+    ("output_size", conv_output_size, stub),
+    ("conv_params", 64 * 32 * 9 + 64, ...),
+    ("vertical_edge_filter", torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]), None),
+    ("receptive_field_answer", 14, ...),
+    ("max_pool2d", _max_pool, stub),
+])
+def test_cnn_checks_accept_right_answers(name, answer, stub_answer):
+    assert getattr(cnn, name)(answer).passed
+    assert not getattr(cnn, name)(stub_answer).passed
+
+
+@pytest.mark.parametrize("name, answer, says", [
+    ("output_size", lambda s, k, st, p, d: (s + 2 * p - k) // st + 1, "dilated kernel"),
+    ("output_size", lambda s, k, st, p, d: (s + 2 * p - d * (k - 1) - 1) / st + 1, "float"),
+    ("output_size", lambda s, k, st, p, d: (s + 2 * p - d * (k - 1) - 1) // st, "one short"),
+    ("conv_params", 64 * 32 * 9, "biases"),
+    ("conv_params", 64 * 9 + 64, "all 32 input channels"),
+    ("vertical_edge_filter", torch.ones(3, 3), "sum to zero"),
+    ("vertical_edge_filter", torch.zeros(3, 3), "only gives"),
+    ("vertical_edge_filter", torch.tensor([[0.0, 0, 1], [-1, 0, 1], [-1, 0, 0]]), "horizontal edges too"),
+    ("vertical_edge_filter", torch.zeros(5, 5), "3×3 tensor"),
+    ("receptive_field_answer", 9, "ignores the strides"),
+    ("receptive_field_answer", 15, "expected 14"),
+    ("max_pool2d", lambda x, k: F.avg_pool2d(x, k), "mean of each window"),
+    ("max_pool2d", lambda x, k: x, "expected shape"),
+])
+def test_cnn_checks_name_the_mistake(name, answer, says):
+    with pytest.raises(CheckFailed, match=says):
+        getattr(cnn, name)(answer)

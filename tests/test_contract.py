@@ -39,7 +39,7 @@ def test_chapter_contract(path):
     headline = nb.metadata["dlcourse"]["headline"]["name"]
     assert f'glue("{headline}"' in code, "the headline number is glued"
     assert nb.metadata["dlcourse"]["budget_s"] <= 180
-    assert "widgets.interact" in code or "interact(" in code
+    assert re.search(r"widgets\.(interact|interactive|VBox|HBox)\(", code), "an ipywidgets exploration"
     assert re.search(r"\{admonition\} Pitfalls", md)
     assert "{cite}" in md and "## Summary" in md and "## References" in md
     assert not any(c.get("outputs") or c.get("execution_count") for c in nb.cells if c.cell_type == "code"), \

@@ -196,3 +196,12 @@ def test_cli_lists_and_reports_errors(capsys, data_home):
     assert "fashion-mnist" in out and str(data_home) in out
     assert cli(["download", "no-such-data"]) == 2
     assert "unknown dataset" in capsys.readouterr().err
+
+
+def test_photos_come_from_scikit_image():
+    cam = data.photo("camera")
+    assert cam.shape == (1, 512, 512) and 0 <= cam.min() and cam.max() <= 1
+    assert data.photo("astronaut", grey=False).shape == (3, 512, 512)
+    assert data.photo("astronaut").shape == (1, 512, 512)
+    with pytest.raises(ValueError, match="choose one of"):
+        data.photo("lena")

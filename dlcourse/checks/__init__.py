@@ -3,7 +3,7 @@
 >>> from dlcourse.checks import foundations as check
 >>> check.softmax(my_softmax)
 """
-from . import foundations
+from . import cnn, foundations
 from .core import CheckFailed, CheckResult, check
 
-__all__ = ["CheckFailed", "CheckResult", "check", "foundations"]
+__all__ = ["CheckFailed", "CheckResult", "check", "cnn", "foundations"]

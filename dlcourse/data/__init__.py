@@ -8,9 +8,10 @@ From a shell: ``python -m dlcourse.data list`` and ``python -m dlcourse.data dow
 """
 from . import fashion_mnist  # noqa: F401  (registers the dataset)
 from .fetch import DataNotFoundError, data_dir
+from .photos import PHOTOS, photo
 from .registry import REGISTRY, Dataset, get, load
 from .tensors import TensorData, train_val_split
 from .toy import spirals
 
-__all__ = ["DataNotFoundError", "Dataset", "REGISTRY", "TensorData", "data_dir", "get", "load",
+__all__ = ["DataNotFoundError", "Dataset", "PHOTOS", "REGISTRY", "TensorData", "data_dir", "get", "load", "photo",
            "spirals", "train_val_split"]
