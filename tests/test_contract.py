@@ -56,6 +56,7 @@ def test_exercises_have_levels_solutions_and_checks(path):
     for _, label in exercises:
         assert re.search(rf"\{{solution-start\}} {label}\n:class: dropdown", md), f"{label} has no solution"
     assert md.count("{solution-start}") == md.count("{solution-end}")
+    assert not re.search(r"^`{3,}\{[\w-]+\}[^\n]*`", md, re.M), "a backtick fence's title cannot hold backticks"
     assert len(re.findall(r"^check\.\w+\(", code, re.M)) >= 2, "at least two auto-checks"
 
 
