@@ -32,8 +32,8 @@ def find_root(start: Path | None = None) -> Path:
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 _START = re.compile(r"^[`:]{3,}\{solution-start\}", re.M)
-_END = re.compile(r"^[`:]{3,}\{solution-end\}", re.M)
-_WHOLE = re.compile(r"^[`:]{3,}\{solution\}", re.M)
+_END = re.compile(r"^([`:]{3,})\{solution-end\}[^\n]*\n\1[ \t]*$", re.M)  # the directive and its closing fence
+_WHOLE = re.compile(r"^([`:]{3,})\{solution\}.*?^\1[ \t]*$", re.M | re.S)
 _INSTALL = re.compile(r"git\+https?://[^\s\"']+")
 STUDENT_NOTE = ("```{note}\nStudent edition: the solutions are removed. Fill in the cells that raise "
                 "`NotImplementedError` (or hold `...`), then run the check below each one.\n```")
@@ -71,23 +71,35 @@ def stub_code(source: str, where: str = "") -> str:
     return "\n".join(out)
 
 
+def _strip_solutions(text: str, in_solution: bool) -> tuple[str, bool]:
+    """Markdown ``text`` without solution prose; also says whether a solution is still open at its end."""
+    text = _WHOLE.sub("", text)
+    kept, pos = [], 0
+    while True:
+        if not in_solution:
+            start = _START.search(text, pos)
+            if start is None:
+                kept.append(text[pos:])
+                break
+            kept.append(text[pos:start.start()])
+            in_solution, pos = True, start.end()
+        else:
+            end = _END.search(text, pos)
+            if end is None:
+                break  # the rest of this cell belongs to the open solution
+            in_solution, pos = False, end.end()
+    return "".join(kept).strip(), in_solution
+
+
 def student_edition(nb: nbformat.NotebookNode, where: str = "") -> nbformat.NotebookNode:
     """A copy of a chapter notebook with solutions removed and stubs in place, without outputs."""
     cells, in_solution = [], False
     for i, cell in enumerate(nb.cells):
         src = cell.source
         if cell.cell_type == "markdown":
-            start = _START.search(src)
-            if start and not in_solution and src[: start.start()].strip():
-                # the exercise and the start of its solution share a cell: keep the exercise
-                cells.append(nbformat.from_dict({**cell, "source": src[: start.start()].rstrip()}))
-            if start:
-                in_solution = True
-            if in_solution or _WHOLE.search(src):
-                if _END.search(src):
-                    in_solution = False
-                continue
-            cells.append(cell)
+            kept, in_solution = _strip_solutions(src, in_solution)
+            if kept:
+                cells.append(nbformat.from_dict({**cell, "source": kept}))
         elif cell.cell_type == "code":
             if BEGIN in src:
                 cell = nbformat.from_dict({**cell, "source": stub_code(src, f"{where} cell {i}"),

@@ -131,3 +131,29 @@ def decision_boundary(model: nn.Module, data: TensorData, ax=None, resolution: i
     if title:
         ax.set_title(title, fontsize=9)
     return fig
+
+
+def smooth(values: Sequence[float], beta: float = 0.98) -> list[float]:
+    """Exponential moving average, started at the first value (so the curve starts where the run did)."""
+    out, avg = [], values[0]
+    for v in values:
+        avg = beta * avg + (1 - beta) * v
+        out.append(avg)
+    return out
+
+
+def step_losses(histories: Mapping[str, History], beta: float = 0.98, ax=None, title: str | None = None,
+                ylim: tuple[float, float] | None = None) -> Figure:
+    """The training loss of every step of several runs, smoothed, on one plot."""
+    fig, ax = _axes(ax, (6.5, 3.6))
+    for name, history in histories.items():
+        ax.plot(smooth(history.step_loss, beta), label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss (smoothed)")
+    if ylim:
+        ax.set_ylim(*ylim)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig

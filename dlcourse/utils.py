@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import pickle
 import random
 import time
 from dataclasses import dataclass
@@ -188,7 +187,10 @@ def load_checkpoint(model: nn.Module, path: str | os.PathLike) -> dict:
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated, tampered or foreign files fail in many ways
+        raise ValueError(f"{path} is not a checkpoint ({type(err).__name__}: {err})") from err
+    try:
         model.load_state_dict(saved["state_dict"])
-    except (RuntimeError, KeyError, TypeError, EOFError, pickle.UnpicklingError) as err:
+    except (RuntimeError, KeyError, TypeError) as err:
         raise ValueError(f"{path} is not a checkpoint of this model ({type(err).__name__}: {err})") from err
     return dict(saved["extra"])

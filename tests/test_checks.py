@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dlcourse.checks import CheckFailed, cnn, foundations as check
+from dlcourse.checks import CheckFailed, cnn, foundations as check, resnet
 from dlcourse.models import conv_output_size
 
 
@@ -97,3 +97,30 @@ def test_cnn_checks_accept_right_answers(name, answer, stub_answer):
 def test_cnn_checks_name_the_mistake(name, answer, says):
     with pytest.raises(CheckFailed, match=says):
         getattr(cnn, name)(answer)
+
+
+def _block_forward(b, x):
+    return b.relu(b.bn2(b.conv2(b.relu(b.bn1(b.conv1(x))))) + b.shortcut(x))
+
+
+def test_resnet_checks_accept_right_answers():
+    assert resnet.stage_shapes([(64, 56, 56), (128, 28, 28), (256, 14, 14), (512, 7, 7)]).passed
+    assert resnet.bottleneck_params(256 * 64 + 64 * 64 * 9 + 64 * 256 + 2 * (64 + 64 + 256)).passed
+    assert resnet.residual_forward(_block_forward).passed
+    assert not resnet.residual_forward(stub).passed and not resnet.stage_shapes(...).passed
+
+
+@pytest.mark.parametrize("name, answer, says", [
+    ("stage_shapes", [(64, 112, 112), (128, 56, 56), (256, 28, 28), (512, 14, 14)], "56×56"),
+    ("stage_shapes", [(64, 56, 56)], "four stages"),
+    ("stage_shapes", [(64, 56, 56), (128, 28, 28), (256, 14, 14), (256, 7, 7)], "stage 4"),
+    ("stage_shapes", 5, "list of four"),
+    ("bottleneck_params", 256 * 64 + 64 * 64 * 9 + 64 * 256, "convolutions only"),
+    ("bottleneck_params", 2 * 256 * 256 * 9 + 4 * 256, "basic block"),
+    ("residual_forward", lambda b, x: b.relu(b.bn2(b.conv2(b.relu(b.bn1(b.conv1(x)))))) + b.shortcut(x), "before adding"),
+    ("residual_forward", lambda b, x: b.relu(b.bn2(b.conv2(b.relu(b.bn1(b.conv1(x)))))), "shortcut is missing"),
+    ("residual_forward", lambda b, x: b.relu(b.bn2(b.conv2(b.bn1(b.conv1(x)))) + b.shortcut(x)), "wrong values"),
+])
+def test_resnet_checks_name_the_mistake(name, answer, says):
+    with pytest.raises(CheckFailed, match=says):
+        getattr(resnet, name)(answer)

@@ -2,6 +2,9 @@
 from .base import Classifier
 from .cnn import CNNConfig, LeNet5, LeNetConfig, SmallCNN, conv_output_size, receptive_field
 from .mlp import MLP, MLPConfig
+from .mobilenet import MobileNet, MobileNetConfig, SeparableBlock, channel_shuffle, mobilenet_v1
+from .resnet import SMALL_RESNET, BasicBlock, Bottleneck, ResNet, ResNetConfig, resnet18, resnet34, resnet50
 
-__all__ = ["CNNConfig", "Classifier", "LeNet5", "LeNetConfig", "MLP", "MLPConfig", "SmallCNN", "conv_output_size",
-           "receptive_field"]
+__all__ = ["CNNConfig", "Classifier", "LeNet5", "LeNetConfig", "MLP", "MLPConfig", "MobileNet", "MobileNetConfig", "SMALL_RESNET", "BasicBlock", "Bottleneck", "ResNet",
+           "ResNetConfig", "SeparableBlock", "SmallCNN", "channel_shuffle", "conv_output_size",
+           "mobilenet_v1", "receptive_field", "resnet18", "resnet34", "resnet50"]

@@ -1,0 +1,147 @@
+"""Making models smaller and cheaper: affine int8 quantization, magnitude pruning, distillation, and
+the measurements that judge them (size on disk, latency)."""
+from __future__ import annotations
+
+import io
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils import prune
+
+QMIN, QMAX = -128, 127  # int8
+
+
+def quant_params(x: Tensor, axis: int | None = None) -> tuple[Tensor, Tensor]:
+    """Scale and zero point mapping the range of ``x`` onto int8 (per tensor, or per slice along ``axis``).
+
+    The range always includes 0, so that zero (padding, ReLU outputs, pruned weights) is exact.
+    """
+    if not x.is_floating_point():
+        raise TypeError(f"quantize floating-point tensors, got {x.dtype}")
+    if axis is None:
+        lo, hi = x.min(), x.max()
+    else:
+        dims = [d for d in range(x.dim()) if d != axis % x.dim()]
+        lo, hi = x.amin(dim=dims), x.amax(dim=dims)
+    lo, hi = lo.clamp(max=0.0), hi.clamp(min=0.0)
+    scale = ((hi - lo) / (QMAX - QMIN)).clamp(min=torch.finfo(torch.float32).eps)
+    zero_point = (QMIN - torch.round(lo / scale)).clamp(QMIN, QMAX).to(torch.int32)
+    return scale, zero_point
+
+
+def _along(t: Tensor, x: Tensor, axis: int | None) -> Tensor:
+    """Reshape per-slice parameters so they broadcast against ``x`` along ``axis``."""
+    if axis is None or t.dim() == 0:
+        return t
+    shape = [1] * x.dim()
+    shape[axis % x.dim()] = -1
+    return t.view(shape)
+
+
+def quantize(x: Tensor, scale: Tensor, zero_point: Tensor, axis: int | None = None) -> Tensor:
+    """``q = clamp(round(x / scale) + zero_point, −128, 127)`` as int8."""
+    q = torch.round(x / _along(scale, x, axis)) + _along(zero_point, x, axis)
+    return q.clamp(QMIN, QMAX).to(torch.int8)
+
+
+def dequantize(q: Tensor, scale: Tensor, zero_point: Tensor, axis: int | None = None) -> Tensor:
+    """``x ≈ (q − zero_point) · scale``."""
+    return (q.to(torch.float32) - _along(zero_point, q, axis)) * _along(scale, q, axis)
+
+
+def model_size_bytes(model: nn.Module) -> int:
+    """Bytes of the model's ``state_dict`` as ``torch.save`` writes it (what a checkpoint costs)."""
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    return buffer.getbuffer().nbytes
+
+
+@torch.no_grad()
+def latency(model: nn.Module, x: Tensor, repeats: int = 20, warmup: int = 3) -> float:
+    """Median seconds of one forward pass on ``x`` (in eval mode, after a warm-up)."""
+    model.eval()
+    for _ in range(warmup):
+        model(x)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model(x)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def prunable(model: nn.Module) -> list[tuple[nn.Module, str]]:
+    """The weights magnitude pruning acts on: those of every convolution and linear layer."""
+    return [(m, "weight") for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def magnitude_prune(model: nn.Module, sparsity: float) -> nn.Module:
+    """Zero the ``sparsity`` share of weights with the smallest magnitude, over all layers at once.
+
+    Uses ``torch.nn.utils.prune.global_unstructured`` (L1 criterion); the zeros stay zero during
+    fine-tuning through the masks it installs. Call :func:`make_permanent` afterwards.
+    """
+    if not 0.0 <= sparsity < 1.0:
+        raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
+    prune.global_unstructured(prunable(model), pruning_method=prune.L1Unstructured, amount=sparsity)
+    return model
+
+
+def make_permanent(model: nn.Module) -> nn.Module:
+    """Fold pruning masks into the weights (the zeros remain, the masks go)."""
+    for module, name in prunable(model):
+        if prune.is_pruned(module):
+            prune.remove(module, name)
+    return model
+
+
+def sparsity(model: nn.Module) -> float:
+    """Share of exactly-zero weights among the prunable weights."""
+    weights = [getattr(m, n) for m, n in prunable(model)]
+    return sum((w == 0).sum().item() for w in weights) / sum(w.numel() for w in weights)
+
+
+def distillation_loss(student_logits: Tensor, teacher_logits: Tensor, targets: Tensor,
+                      temperature: float = 4.0, alpha: float = 0.7) -> Tensor:
+    """Hinton et al. (2015): ``α·T²·KL(teacher_T ‖ student_T) + (1 − α)·CE(student, targets)``.
+
+    The T² keeps the soft term's gradients on the same scale as the hard term's when T changes.
+    """
+    soft_teacher = F.log_softmax(teacher_logits / temperature, dim=-1)  # (B, K)
+    soft_student = F.log_softmax(student_logits / temperature, dim=-1)  # (B, K)
+    kl = F.kl_div(soft_student, soft_teacher, log_target=True, reduction="batchmean")
+    return alpha * temperature**2 * kl + (1 - alpha) * F.cross_entropy(student_logits, targets)
+
+
+class Distiller(nn.Module):
+    """Wraps a student and a frozen teacher so that ``dlcourse.train.fit`` trains the student by distillation.
+
+    Args:
+        student: the model being trained; ``forward`` is the student's.
+        teacher: a trained model, kept frozen in eval mode.
+        temperature: softening temperature T.
+        alpha: weight of the soft (teacher) term.
+    """
+
+    def __init__(self, student: nn.Module, teacher: nn.Module, temperature: float = 4.0, alpha: float = 0.7) -> None:
+        super().__init__()
+        self.student, self.teacher = student, teacher.eval()
+        self.temperature, self.alpha = temperature, alpha
+        for p in self.teacher.parameters():
+            p.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> "Distiller":
+        super().train(mode)
+        self.teacher.eval()  # the teacher's BatchNorm statistics must not move
+        return self
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.student(x)
+
+    def loss(self, batch: tuple[Tensor, Tensor]) -> Tensor:
+        x, y = batch
+        with torch.no_grad():
+            teacher_logits = self.teacher(x)  # (B, K)
+        return distillation_loss(self.student(x), teacher_logits, y, self.temperature, self.alpha)

@@ -1,0 +1,146 @@
+"""Lightweight networks: MobileNet v1 (Howard et al., 2017) and ShuffleNet's channel shuffle (Zhang et al., 2018)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+from .base import Classifier
+from .cnn import _check_images
+
+# MobileNet v1, Table 1 of the paper: (output channels, stride) of the 13 separable blocks
+MOBILENET_V1_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
+                       (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1))
+
+
+class Pointwise(nn.Module):
+    """A 1×1 convolution written as what it is: one linear map applied to every pixel's channels.
+
+    Same parameters and mult-adds as ``nn.Conv2d(c_in, c_out, 1, bias=False)``; being an
+    ``nn.Linear``, it is what int8 quantization APIs for linear layers (torchao) act on.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_channels, out_channels, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x.permute(0, 2, 3, 1)  # (B, H, W, C_in)
+        x = self.linear(x)  # (B, H, W, C_out)
+        return x.permute(0, 3, 1, 2)  # (B, C_out, H, W)
+
+
+class SeparableBlock(nn.Module):
+    """Depthwise 3×3 convolution (one filter per channel) → BN → ReLU → pointwise 1×1 → BN → ReLU.
+
+    Costs ``1/C_out + 1/9`` of a full 3×3 convolution with the same input and output (eq. 5 of the paper).
+
+    Args:
+        in_channels: channels coming in.
+        out_channels: channels going out.
+        stride: stride of the depthwise convolution.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
+        super().__init__()
+        self.depthwise = nn.Conv2d(in_channels, in_channels, 3, stride=stride, padding=1, groups=in_channels,
+                                   bias=False)
+        self.bn1 = nn.BatchNorm2d(in_channels)
+        self.pointwise = Pointwise(in_channels, out_channels)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.relu(self.bn1(self.depthwise(x)))  # (B, C_in, H/s, W/s): each channel filtered alone
+        return self.relu(self.bn2(self.pointwise(x)))  # (B, C_out, H/s, W/s): channels mixed
+
+
+class FullBlock(nn.Sequential):
+    """The standard counterpart of :class:`SeparableBlock`: a full 3×3 convolution → BN → ReLU."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
+        super().__init__(nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
+                         nn.BatchNorm2d(out_channels), nn.ReLU())
+
+
+@dataclass(frozen=True)
+class MobileNetConfig:
+    """A MobileNet-shaped network: a full 3×3 stem, then blocks, global average pooling, a linear layer.
+
+    Args:
+        blocks: (output channels, stride) of each block, before the width multiplier.
+        stem_width: output channels of the stem, before the width multiplier.
+        stem_stride: stride of the stem (2 for 224×224 images).
+        width_mult: the paper's α, which thins every layer.
+        separable: depthwise-separable blocks (MobileNet); ``False`` gives the same network
+            with full 3×3 convolutions, the "standard CNN" it is compared with.
+        in_channels: image channels.
+        image_size: side of the (square) input.
+        num_classes: output logits.
+    """
+
+    blocks: tuple[tuple[int, int], ...] = MOBILENET_V1_BLOCKS
+    stem_width: int = 32
+    stem_stride: int = 2
+    width_mult: float = 1.0
+    separable: bool = True
+    in_channels: int = 3
+    image_size: int = 224
+    num_classes: int = 1000
+
+    def __post_init__(self) -> None:
+        if not 0 < self.width_mult <= 4:
+            raise ValueError(f"width_mult must be in (0, 4], got {self.width_mult}")
+
+
+class MobileNet(Classifier):
+    """MobileNet v1 (or its full-convolution twin); see :class:`MobileNetConfig`.
+
+    Args:
+        config: the architecture.
+    """
+
+    def __init__(self, config: MobileNetConfig = MobileNetConfig()) -> None:
+        super().__init__()
+        self.config = config
+
+        def width(c: int) -> int:
+            return max(1, int(c * config.width_mult))
+
+        channels = width(config.stem_width)
+        self.stem = FullBlock(config.in_channels, channels, config.stem_stride)
+        block = SeparableBlock if config.separable else FullBlock
+        layers = []
+        for out, stride in config.blocks:
+            layers.append(block(channels, width(out), stride))
+            channels = width(out)
+        self.blocks = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(channels, config.num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_images(x, self.config.in_channels, self.config.image_size)
+        x = self.stem(x)  # (B, C, H/s, W/s)
+        x = self.blocks(x)  # (B, C_last, h, w)
+        x = self.pool(x).flatten(1)  # (B, C_last)
+        return self.fc(x)  # (B, K)
+
+
+def mobilenet_v1(width_mult: float = 1.0, num_classes: int = 1000) -> MobileNet:
+    """MobileNet v1 for 224×224 RGB images; the 1.0 model has 4.2 M parameters and 569 M mult-adds."""
+    return MobileNet(MobileNetConfig(width_mult=width_mult, num_classes=num_classes))
+
+
+def channel_shuffle(x: Tensor, groups: int) -> Tensor:
+    """ShuffleNet's channel shuffle: interleave the channels of ``groups`` groups.
+
+    After a grouped convolution each output group has only seen its own input group; reshaping
+    the channels to (groups, C/groups), transposing and flattening deals them out so that the
+    next grouped convolution sees every group.
+    """
+    B, C, H, W = x.shape
+    if C % groups:
+        raise ValueError(f"{C} channels cannot be split into {groups} groups")
+    x = x.view(B, groups, C // groups, H, W)  # (B, g, C/g, H, W)
+    x = x.transpose(1, 2).contiguous()  # (B, C/g, g, H, W)
+    return x.view(B, C, H, W)  # (B, C, H, W), channels interleaved
