@@ -124,3 +124,44 @@ def test_resnet_checks_accept_right_answers():
 def test_resnet_checks_name_the_mistake(name, answer, says):
     with pytest.raises(CheckFailed, match=says):
         getattr(resnet, name)(answer)
+
+
+from dlcourse import compress  # noqa: E402
+from dlcourse.checks import lightweight  # noqa: E402
+
+
+def _fake_quantize(x):
+    scale, zp = compress.quant_params(x)
+    return compress.dequantize(compress.quantize(x, scale, zp), scale, zp)
+
+
+def test_lightweight_checks_accept_right_answers():
+    assert lightweight.separable_mult_adds(9 * 128 * 196 + 128 * 256 * 196).passed
+    assert lightweight.fake_quantize(_fake_quantize).passed
+    assert lightweight.distill_loss(compress.distillation_loss).passed
+    assert not lightweight.fake_quantize(stub).passed and not lightweight.separable_mult_adds(...).passed
+
+
+def _narrow_range(x):
+    lo, hi = x.min(), x.max()
+    scale = (hi - lo) / 255
+    zero = -128 - torch.round(lo / scale)
+    return scale * (torch.clamp(torch.round(x / scale) + zero, -128, 127) - zero)
+
+
+def _no_t_squared(s, t, y, T, a):
+    kl = F.kl_div(F.log_softmax(s / T, -1), F.log_softmax(t / T, -1), log_target=True, reduction="batchmean")
+    return a * kl + (1 - a) * F.cross_entropy(s, y)
+
+
+@pytest.mark.parametrize("name, answer, says", [
+    ("separable_mult_adds", 9 * 128 * 256 * 196, "standard 3×3"),
+    ("separable_mult_adds", 128 * 256 * 196, "only one of the two parts"),
+    ("fake_quantize", _narrow_range, "include 0"),
+    ("fake_quantize", lambda x: compress.quantize(x, *compress.quant_params(x)), "not the int8 codes"),
+    ("distill_loss", _no_t_squared, "T²"),
+    ("distill_loss", lambda s, t, y, T, a: F.cross_entropy(s, y), "wrong values"),
+])
+def test_lightweight_checks_name_the_mistake(name, answer, says):
+    with pytest.raises(CheckFailed, match=says):
+        getattr(lightweight, name)(answer)

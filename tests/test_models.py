@@ -210,3 +210,11 @@ def test_channel_shuffle_interleaves_groups():
     assert torch.equal(channel_shuffle(channel_shuffle(y, 3), 4), y)  # shuffling by g then C/g undoes it
     with pytest.raises(ValueError, match="groups"):
         channel_shuffle(y, 5)
+
+
+def test_separable_small_cnn_keeps_the_first_convolution_full():
+    full, sep = SmallCNN(CNNConfig()), SmallCNN(CNNConfig(separable=True))
+    assert isinstance(sep.features[0], torch.nn.Conv2d)
+    assert sum(isinstance(m, SeparableBlock) for m in sep.modules()) == 2
+    assert summary(sep, (1, 28, 28)).total_mult_adds < 0.5 * summary(full, (1, 28, 28)).total_mult_adds
+    assert sep(torch.randn(2, 1, 28, 28)).shape == (2, 10)

@@ -30,3 +30,11 @@ class Classifier(nn.Module):
             return torch.cat([self(x[i:i + batch_size]).argmax(dim=1) for i in range(0, len(x), batch_size)])
         finally:
             self.train(was_training)
+
+
+def check_images(x: Tensor, channels: int, size: int) -> None:
+    """Refuse inputs a convolutional classifier would silently mis-shape."""
+    if x.dim() != 4 or x.shape[1] != channels or x.shape[2:] != (size, size):
+        raise ValueError(f"expected images (B, {channels}, {size}, {size}), got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"images must be floating point, got {x.dtype}")

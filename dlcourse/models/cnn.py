@@ -6,7 +6,8 @@ from typing import Sequence
 
 from torch import Tensor, nn
 
-from .base import Classifier
+from .base import Classifier, check_images
+from .mobilenet import SeparableBlock
 
 
 def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
@@ -76,7 +77,7 @@ class LeNet5(Classifier):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_images(x, self.config.in_channels, self.config.image_size)
+        check_images(x, self.config.in_channels, self.config.image_size)
         x = self.features(x)  # (B, 16, side, side)
         return self.classifier(x)  # (B, K)
 
@@ -92,6 +93,8 @@ class CNNConfig:
         hidden: width of the fully connected layer before the logits.
         dropout: dropout before each fully connected layer.
         num_classes: output logits.
+        separable: replace every convolution after the first by a depthwise-separable block
+            (MobileNet's building block, chapter 3); the first stays a full convolution.
     """
 
     in_channels: int = 1
@@ -100,6 +103,7 @@ class CNNConfig:
     hidden: int = 128
     dropout: float = 0.3
     num_classes: int = 10
+    separable: bool = False
 
 
 class SmallCNN(Classifier):
@@ -119,8 +123,10 @@ class SmallCNN(Classifier):
         channels, side = config.in_channels, config.image_size
         for stage in config.stages:
             for out in stage:
-                # no conv bias: BatchNorm's shift makes it redundant
-                layers += [nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU()]
+                if config.separable and layers:
+                    layers.append(SeparableBlock(channels, out))
+                else:  # no conv bias: BatchNorm's shift makes it redundant
+                    layers += [nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU()]
                 channels = out
             layers.append(nn.MaxPool2d(2))
             side = conv_output_size(side, 2, stride=2)
@@ -131,14 +137,6 @@ class SmallCNN(Classifier):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_images(x, self.config.in_channels, self.config.image_size)
+        check_images(x, self.config.in_channels, self.config.image_size)
         x = self.features(x)  # (B, C, side, side)
         return self.classifier(x)  # (B, K)
-
-
-def _check_images(x: Tensor, channels: int, size: int) -> None:
-    """Refuse inputs a convolutional classifier would silently mis-shape."""
-    if x.dim() != 4 or x.shape[1] != channels or x.shape[2:] != (size, size):
-        raise ValueError(f"expected images (B, {channels}, {size}, {size}), got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise TypeError(f"images must be floating point, got {x.dtype}")

@@ -5,8 +5,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from .base import Classifier
-from .cnn import _check_images
+from .base import Classifier, check_images
 
 # MobileNet v1, Table 1 of the paper: (output channels, stride) of the 13 separable blocks
 MOBILENET_V1_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
@@ -119,7 +118,7 @@ class MobileNet(Classifier):
         self.fc = nn.Linear(channels, config.num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_images(x, self.config.in_channels, self.config.image_size)
+        check_images(x, self.config.in_channels, self.config.image_size)
         x = self.stem(x)  # (B, C, H/s, W/s)
         x = self.blocks(x)  # (B, C_last, h, w)
         x = self.pool(x).flatten(1)  # (B, C_last)

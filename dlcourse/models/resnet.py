@@ -5,8 +5,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from .base import Classifier
-from .cnn import _check_images
+from .base import Classifier, check_images
 
 
 class BasicBlock(nn.Module):
@@ -158,7 +157,7 @@ class ResNet(Classifier):
         self.fc = nn.Linear(channels, config.num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_images(x, self.config.in_channels, self.config.image_size)
+        check_images(x, self.config.in_channels, self.config.image_size)
         x = self.stem(x)  # (B, C, H', W')
         x = self.stages(x)  # (B, C_last, H'', W'')
         x = self.pool(x).flatten(1)  # (B, C_last)
