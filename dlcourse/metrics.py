@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .data.tensors import TensorData
+from .data.tensors import TensorData, shuffled_by_class
 
 
 def _labels(outputs: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
@@ -83,11 +83,8 @@ def kfold_indices(targets: Tensor, k: int, seed: int = 0, stratify: bool = True)
     gen = torch.Generator().manual_seed(seed)
     fold = torch.empty(n, dtype=torch.long)
     if stratify:
-        targets = targets.cpu()
         offset = 0
-        for c in torch.unique(targets):
-            members = torch.nonzero(targets == c).flatten()
-            members = members[torch.randperm(len(members), generator=gen)]
+        for members in shuffled_by_class(targets, gen):
             fold[members] = (torch.arange(len(members)) + offset) % k
             offset += len(members)
     else:

@@ -34,6 +34,13 @@ RECIPES = {
 }
 
 
+def recipe(name: str) -> Recipe:
+    """The recipe of a zoo model; a clear error for unknown names."""
+    if name not in RECIPES:
+        raise ValueError(f"unknown zoo model {name!r}; known: {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
 def checkpoint_path(name: str) -> Path:
     """Where the zoo keeps a model's weights."""
     return data_dir() / "models" / f"{name}.pt"
@@ -42,14 +49,14 @@ def checkpoint_path(name: str) -> Path:
 def train_model(name: str, device: torch.device | str | None = None, progress: bool = True,
                 seed: int = 0) -> tuple[nn.Module, train.History, float]:
     """Train a zoo model by its recipe on the standard split; return it, its history and test accuracy."""
-    recipe = RECIPES[name]
-    full = data.load(recipe.dataset, "train")
-    test = data.load(recipe.dataset, "test")
+    how = recipe(name)
+    full = data.load(how.dataset, "train")
+    test = data.load(how.dataset, "test")
     train_set, val_set = data.train_val_split(full, val_fraction=0.1, seed=seed)
     seed_everything(seed)
-    model = recipe.build()
+    model = how.build()
     history = train.fit(model, train_set, val_data=val_set, metrics={"acc": metrics.accuracy}, device=device,
-                        progress=progress, desc=name, seed=seed, **recipe.fit_options)
+                        progress=progress, desc=name, seed=seed, **how.fit_options)
     device = next(model.parameters()).device
     test_acc = metrics.accuracy(model.predict(test.x.to(device)).cpu(), test.y)
     return model, history, test_acc
@@ -57,16 +64,13 @@ def train_model(name: str, device: torch.device | str | None = None, progress: b
 
 def save(name: str, model: nn.Module, **extra: float | int | str) -> Path:
     """Store a trained zoo model (with plain values such as its test accuracy)."""
-    if name not in RECIPES:
-        raise ValueError(f"unknown zoo model {name!r}; known: {', '.join(RECIPES)}")
+    recipe(name)
     return save_checkpoint(model, checkpoint_path(name), **extra)
 
 
 def load_or_train(name: str, device: torch.device | str | None = None, progress: bool = True) -> nn.Module:
     """The trained model: from the cache when a valid checkpoint is there, else trained and cached."""
-    if name not in RECIPES:
-        raise ValueError(f"unknown zoo model {name!r}; known: {', '.join(RECIPES)}")
-    model = RECIPES[name].build()
+    model = recipe(name).build()
     try:
         load_checkpoint(model, checkpoint_path(name))
     except (FileNotFoundError, ValueError):

@@ -2,9 +2,7 @@
 import gzip
 import hashlib
 import io
-import os
 import urllib.request
-from pathlib import Path
 
 import pytest
 import torch

@@ -60,6 +60,13 @@ class TensorData:
                 yield self.x[start:start + batch_size], self.y[start:start + batch_size]
 
 
+def shuffled_by_class(y: Tensor, generator: torch.Generator) -> list[Tensor]:
+    """For each class in ``y`` (N,), in sorted order, the indices of its members in a random order."""
+    y = y.cpu()
+    return [members[torch.randperm(len(members), generator=generator)]
+            for members in (torch.nonzero(y == c).flatten() for c in torch.unique(y))]
+
+
 def train_val_split(data: TensorData, val_fraction: float = 0.1, seed: int = 0,
                     stratify: bool = True) -> tuple[TensorData, TensorData]:
     """Split off a validation set, by default keeping each class's share the same in both parts.
@@ -76,11 +83,7 @@ def train_val_split(data: TensorData, val_fraction: float = 0.1, seed: int = 0,
     if stratify:
         if data.y.dim() != 1 or data.y.dtype not in (torch.int64, torch.int32, torch.uint8):
             raise ValueError("stratify=True needs integer class labels of shape (N,); pass stratify=False")
-        val_parts = []
-        for c in torch.unique(data.y.cpu()):
-            members = torch.nonzero(data.y.cpu() == c).flatten()
-            members = members[torch.randperm(len(members), generator=gen)]
-            val_parts.append(members[: round(len(members) * val_fraction)])
+        val_parts = [members[: round(len(members) * val_fraction)] for members in shuffled_by_class(data.y, gen)]
         val_idx = torch.sort(torch.cat(val_parts)).values
     else:
         val_idx = torch.sort(torch.randperm(len(data), generator=gen)[: round(len(data) * val_fraction)]).values
