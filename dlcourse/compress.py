@@ -2,7 +2,9 @@
 the measurements that judge them (size on disk, latency)."""
 from __future__ import annotations
 
+import copy
 import io
+import logging
 import time
 
 import torch
@@ -49,6 +51,27 @@ def quantize(x: Tensor, scale: Tensor, zero_point: Tensor, axis: int | None = No
 def dequantize(q: Tensor, scale: Tensor, zero_point: Tensor, axis: int | None = None) -> Tensor:
     """``x ≈ (q − zero_point) · scale``."""
     return (q.to(torch.float32) - _along(zero_point, q, axis)) * _along(scale, q, axis)
+
+
+def quantize_int8(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` whose ``nn.Linear`` layers hold int8 weights (post-training, no calibration).
+
+    Uses torchao's ``Int8DynamicActivationInt8WeightConfig``: weights int8 with one scale per output
+    channel, activations quantized on the fly. torchao is PyTorch's maintained quantization library
+    (``torch.ao.quantization`` is deprecated); on the CPU it quantizes linear layers only, so
+    convolutions stay in float32. The copy is moved to the CPU and put in eval mode.
+    """
+    for noisy in ["torchao", "torch.utils._pytree"]:  # import-time warnings about GPU-only kernels
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:
+        from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+    except ImportError as error:
+        raise ImportError("int8 quantization needs torchao: pip install torchao") from error
+    if not any(isinstance(m, nn.Linear) for m in model.modules()):
+        raise ValueError("the model has no nn.Linear layer: nothing for int8 weight quantization to act on")
+    quantized = copy.deepcopy(model).cpu().eval()
+    quantize_(quantized, Int8DynamicActivationInt8WeightConfig())
+    return quantized
 
 
 def model_size_bytes(model: nn.Module) -> int:

@@ -82,3 +82,21 @@ def test_size_and_latency_are_measured():
     small, big = torch.nn.Linear(10, 10), torch.nn.Linear(100, 100)
     assert compress.model_size_bytes(big) > 90 * 100 * 4 > compress.model_size_bytes(small)
     assert 0 < compress.latency(small, torch.randn(4, 10), repeats=3) < 1
+
+
+def test_int8_quantization_shrinks_linear_layers_and_keeps_outputs():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(256, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10)).train()
+    quantized = compress.quantize_int8(model)
+    assert model.training and not quantized.training  # a copy: the original is untouched
+    assert compress.model_size_bytes(model) / compress.model_size_bytes(quantized) > 3.5
+    x = torch.randn(64, 256)
+    with torch.no_grad():
+        reference, approx = model(x), quantized(x)
+    assert (approx - reference).abs().max() < 0.05 * reference.abs().max()
+    assert (approx.argmax(1) == reference.argmax(1)).float().mean() > 0.9
+
+
+def test_int8_quantization_refuses_a_model_without_linear_layers():
+    with pytest.raises(ValueError, match="no nn.Linear"):
+        compress.quantize_int8(torch.nn.Conv2d(1, 4, 3))
