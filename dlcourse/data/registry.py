@@ -4,10 +4,9 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .fetch import Sources, locate, read_file
-from .tensors import TensorData
 
 
 @dataclass(frozen=True)
@@ -23,8 +22,9 @@ class Dataset:
         homepage: where it comes from.
         splits: the splits ``load`` accepts.
         sources: where its files are found.
-        reader: turns a split into tensors, given a function that returns the verified content
-            of a file by name (so only the files a split needs are read).
+        reader: turns a split into data (``TensorData`` for images, a string for a corpus,
+            ``TextData`` for labelled sentences, ``TimeSeries``), given a function that returns the
+            verified content of a file by name (so only the files a split needs are read).
     """
 
     name: str
@@ -35,7 +35,7 @@ class Dataset:
     homepage: str
     splits: tuple[str, ...]
     sources: Sources
-    reader: Callable[[Callable[[str], bytes], str], TensorData]
+    reader: Callable[[Callable[[str], bytes], str], Any]
 
     def status(self) -> dict[str, Path | None]:
         """For each file, where a verified local copy is (None when it would need a download)."""
@@ -46,8 +46,8 @@ class Dataset:
         return {f.name: read_file(self.name, self.sources, f, download=download, progress=progress)[1]
                 for f in self.sources.files}
 
-    def load(self, split: str, *, download: bool = True, progress: bool = True) -> TensorData:
-        """Verified tensors for one split."""
+    def load(self, split: str, *, download: bool = True, progress: bool = True) -> Any:
+        """The verified data of one split."""
         if split not in self.splits:
             raise ValueError(f"{self.name} has splits {self.splits}, not {split!r}")
         by_name = {f.name: f for f in self.sources.files}
@@ -81,8 +81,8 @@ def get(name: str) -> Dataset:
     raise ValueError(f"unknown dataset {name!r}.{hint} Known datasets: {', '.join(sorted(REGISTRY))}")
 
 
-def load(name: str, split: str = "train", *, download: bool = True, progress: bool = True) -> TensorData:
-    """Load a registered dataset's split as tensors, e.g. ``load("fashion-mnist", "test")``.
+def load(name: str, split: str = "train", *, download: bool = True, progress: bool = True) -> Any:
+    """Load a registered dataset's split, e.g. ``load("fashion-mnist", "test")``.
 
     Files are looked for offline first (data directory, system copies), downloaded only when
     missing, and always verified by checksum.

