@@ -1,0 +1,85 @@
+"""Tokenizers, vocabularies, padding, language-modelling windows, baselines and sampling."""
+import math
+
+import pytest
+import torch
+
+from dlcourse import text
+
+
+def test_word_and_char_tokens():
+    assert text.word_tokens("It's a GREAT film, isn't it?") == ["it's", "a", "great", "film", ",", "isn't", "it", "?"]
+    assert text.char_tokens("Hi!") == ["H", "i", "!"]
+
+
+def test_vocab_round_trip_and_unknowns():
+    tokens = text.word_tokens("the cat sat on the mat . the end")
+    vocab = text.Vocab(tokens)
+    assert vocab.itos[:3] == ["<pad>", "<unk>", "the"]  # then by count, ties alphabetical
+    ids = vocab.encode(tokens)
+    assert vocab.decode(ids, sep=" ") == " ".join(tokens)
+    assert vocab.encode(["dog"]) == [1] and "dog" not in vocab
+    small = text.Vocab(tokens, min_count=2)
+    assert small.itos == ["<pad>", "<unk>", "the"]
+    chars = text.Vocab(text.char_tokens("hello world"), specials=False)
+    assert chars.decode(chars.encode(list("hello world"))) == "hello world"
+    with pytest.raises(KeyError, match="not in the vocabulary"):
+        chars.encode(list("hi!"))
+    with pytest.raises(ValueError, match="specials"):
+        text.Vocab("abc", min_count=2, specials=False)
+    with pytest.raises(AttributeError, match="no <pad>"):
+        chars.pad_id
+
+
+def test_pad_batch():
+    x, lengths = text.pad_batch([[4, 5, 6], [7], []], pad_id=0)
+    assert x.tolist() == [[4, 5, 6], [7, 0, 0], [0, 0, 0]] and lengths.tolist() == [3, 1, 1]
+    x, lengths = text.pad_batch([[4, 5, 6], [7]], max_len=2)
+    assert x.tolist() == [[4, 5], [7, 0]] and lengths.tolist() == [2, 1]
+
+
+def test_lm_windows_shift_by_one():
+    ids = torch.arange(10)
+    w = text.lm_windows(ids, 4)
+    assert w.x.tolist() == [[0, 1, 2, 3], [4, 5, 6, 7]] and w.y.tolist() == [[1, 2, 3, 4], [5, 6, 7, 8]]
+    assert len(text.lm_windows(ids, 4, stride=1)) == 6
+    with pytest.raises(ValueError, match="too short"):
+        text.lm_windows(ids[:3], 4)
+
+
+def test_ngram_baselines_against_hand_computed_values():
+    train = torch.tensor([0, 1, 0, 1, 0, 1])
+    # unigram with add-1: counts 3, 3, 0 become 4, 4, 1: p(0) = 4/9, p(2) = 1/9
+    assert math.isclose(text.ngram_nats(train, torch.tensor([0, 2]), 3, 1), -(math.log(4 / 9) + math.log(1 / 9)) / 2)
+    # bigram with add-1: after 0, "1" seen 3 times: p(1|0) = 4/6; after 1, "0" seen 2 times: p(0|1) = 3/5
+    got = text.ngram_nats(train, torch.tensor([0, 1, 0]), 3, 2)
+    assert math.isclose(got, -(math.log(4 / 6) + math.log(3 / 5)) / 2)
+    assert math.isclose(text.bits(math.log(2)), 1.0)
+    with pytest.raises(ValueError):
+        text.ngram_nats(train, train, 3, 3)
+
+
+def test_sampling_temperatures():
+    logits = torch.tensor([[0.0, 2.0, 1.0]])
+    assert text.sample_next(logits, 0).tolist() == [1]
+    g = torch.Generator().manual_seed(0)
+    draws = torch.stack([text.sample_next(logits, 1.0, g) for _ in range(4000)]).flatten()
+    freq = torch.bincount(draws, minlength=3).float() / 4000
+    assert torch.allclose(freq, torch.softmax(logits[0], 0), atol=0.03)
+    cold = torch.stack([text.sample_next(logits, 0.1, g) for _ in range(200)]).flatten()
+    assert (cold == 1).float().mean() > 0.99
+    with pytest.raises(ValueError):
+        text.sample_next(logits, -1.0)
+
+
+def test_lm_nats_equals_the_mean_cross_entropy():
+    class Uniform(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+        def loss(self, batch):
+            x, y = batch
+            return torch.nn.functional.cross_entropy(torch.zeros(y.numel(), 7), y.flatten()) + 0 * self.dummy
+
+    assert math.isclose(text.lm_nats(Uniform(), torch.arange(100) % 7, 10), math.log(7), rel_tol=1e-6)
