@@ -165,3 +165,36 @@ def _no_t_squared(s, t, y, T, a):
 def test_lightweight_checks_name_the_mistake(name, answer, says):
     with pytest.raises(CheckFailed, match=says):
         getattr(lightweight, name)(answer)
+
+
+from dlcourse.checks import rnn as rnn_checks  # noqa: E402
+from dlcourse.text import pad_batch  # noqa: E402
+
+
+def _rnn_step(x, h, W_xh, W_hh, b):
+    return torch.tanh(x @ W_xh.T + h @ W_hh.T + b)
+
+
+def _clip(grads, max_norm):
+    total = torch.sqrt(sum((g ** 2).sum() for g in grads))
+    return [g * min(1.0, max_norm / float(total)) for g in grads]
+
+
+def test_rnn_checks_accept_right_answers():
+    assert rnn_checks.rnn_step(_rnn_step).passed
+    assert rnn_checks.pad(pad_batch).passed
+    assert rnn_checks.clip_gradients(_clip).passed
+    assert not rnn_checks.rnn_step(stub).passed and not rnn_checks.pad(...).passed
+
+
+@pytest.mark.parametrize("name, answer, says", [
+    ("rnn_step", lambda x, h, W_xh, W_hh, b: x @ W_xh.T + h @ W_hh.T + b, "pre-activation"),
+    ("rnn_step", lambda x, h, W_xh, W_hh, b: torch.tanh(x @ W_xh.T + b), "recurrence"),
+    ("pad", lambda seqs, p: pad_batch([s[::-1] for s in seqs], p), "wrong values"),
+    ("pad", lambda seqs, p: (torch.tensor([[p] * (max(map(len, seqs)) - len(s)) + s for s in seqs]),
+                             torch.tensor([len(s) for s in seqs])), "left"),
+    ("clip_gradients", lambda grads, m: [g * min(1.0, m / float(g.norm())) for g in grads], "global norm"),
+])
+def test_rnn_checks_name_the_mistake(name, answer, says):
+    with pytest.raises(CheckFailed, match=says):
+        getattr(rnn_checks, name)(answer)
