@@ -37,6 +37,10 @@ def glued_values(nb: nbformat.NotebookNode) -> dict[str, object]:
             meta = out.get("metadata", {}).get("scrapbook")
             if out.get("output_type") != "display_data" or not meta:
                 continue
+            markdown = next((v for k, v in out["data"].items() if k.endswith("text/markdown")), None)
+            if markdown is not None:  # a glued sentence, e.g. a verdict computed from the numbers
+                values[meta["name"]] = markdown
+                continue
             text = next((v for k, v in out["data"].items() if k.endswith("text/plain")), None)
             try:
                 values[meta["name"]] = ast.literal_eval(text)

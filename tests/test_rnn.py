@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from dlcourse import data, train
-from dlcourse.models import (CharLM, CharLMConfig, Forecaster, ForecasterConfig, ScratchRecurrent, SequenceClassifier,
+from dlcourse.models import (BagOfWords, CharLM, CharLMConfig, Forecaster, ForecasterConfig, ScratchRecurrent, SequenceClassifier,
                              SequenceClassifierConfig, lengths_of)
 
 BUILTIN = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -115,3 +115,14 @@ def test_char_lm_shapes_loss_and_generation():
     assert out.tolist() == [3, 4, 0, 1, 2, 3, 4]
     g = torch.Generator().manual_seed(0)
     assert model.generate(torch.tensor([0]), 20, temperature=1.0, generator=g).shape == (20,)
+
+
+def test_bag_of_words_sees_which_words_occur_not_their_order():
+    model = BagOfWords(vocab_size=6)
+    with torch.no_grad():
+        model.linear.weight.copy_(torch.arange(12.0).view(2, 6))
+        model.linear.bias.zero_()
+    x = torch.tensor([[2, 3, 3, 0], [3, 2, 0, 0]])
+    logits = model(x)
+    torch.testing.assert_close(logits[0], logits[1])  # order and repeats do not matter
+    torch.testing.assert_close(logits[0], torch.tensor([2.0 + 3.0, 8.0 + 9.0]))  # padding (id 0) excluded

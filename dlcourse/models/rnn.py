@@ -158,6 +158,25 @@ class SequenceClassifier(Classifier):
         return self.head(self.dropout(h_n[-1]))  # (B, K)
 
 
+class BagOfWords(Classifier):
+    """Logistic regression on which vocabulary words occur: the baseline for text classifiers.
+
+    Word order is thrown away: ids (B, T) become a 0/1 vector over the vocabulary (B, V), padding
+    excluded, and one linear layer maps it to logits.
+    """
+
+    def __init__(self, vocab_size: int, num_classes: int = 2, pad_id: int = 0) -> None:
+        super().__init__()
+        self.vocab_size, self.pad_id = vocab_size, pad_id
+        self.linear = nn.Linear(vocab_size, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        present = torch.zeros(x.shape[0], self.vocab_size, device=x.device)
+        present.scatter_(1, x, 1.0)  # (B, V): 1 where the word occurs
+        present[:, self.pad_id] = 0.0
+        return self.linear(present)
+
+
 @dataclass(frozen=True)
 class ForecasterConfig:
     """A recurrent layer reading a window of a series and a linear layer predicting the next value.
