@@ -166,3 +166,24 @@ def lm_nats(model: torch.nn.Module, ids: Tensor, seq_len: int, batch_size: int =
     from .train import evaluate
 
     return evaluate(model, lm_windows(ids, seq_len), batch_size=batch_size)["loss"]
+
+
+def char_corpus(name: str = "shakespeare") -> tuple[Vocab, dict[str, Tensor]]:
+    """A character corpus ready for language modelling: the vocabulary of the *training* split's
+    characters (with ``<pad>`` and ``<unk>``, so that a character never seen in training maps to
+    ``<unk>``) and every split as a 1-D tensor of ids.
+
+    Chapters 5 (LSTM) and 8 (GPT) both use it, with :func:`lm_nats` and :data:`LM_CONTEXT`, so
+    their numbers compare.
+    """
+    from . import data
+
+    dataset = data.get(name)
+    texts = {split: dataset.load(split) for split in dataset.splits}
+    if not all(isinstance(t, str) for t in texts.values()):
+        raise TypeError(f"{name} is not a text corpus (its splits are not strings)")
+    vocab = Vocab(char_tokens(texts["train"]))
+    return vocab, {split: torch.tensor(vocab.encode(char_tokens(t))) for split, t in texts.items()}
+
+
+LM_CONTEXT = 128  # characters of context per evaluation window, shared by the language-model chapters

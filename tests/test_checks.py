@@ -198,3 +198,53 @@ def test_rnn_checks_accept_right_answers():
 def test_rnn_checks_name_the_mistake(name, answer, says):
     with pytest.raises(CheckFailed, match=says):
         getattr(rnn_checks, name)(answer)
+
+
+from dlcourse.checks import lstm as lstm_checks  # noqa: E402
+
+
+def _lstm_cell(x, h, c, W_ih, W_hh, b_ih, b_hh):
+    i, f, g, o = (x @ W_ih.T + b_ih + h @ W_hh.T + b_hh).chunk(4, dim=-1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
+def _source_cell(x, h, c, W_ih, W_hh, b_ih, b_hh):  # the source article's output gate: h = σ(c)
+    c = _lstm_cell(x, h, c, W_ih, W_hh, b_ih, b_hh)[1]
+    return torch.sigmoid(c), c
+
+
+def _swapped_cell(x, h, c, W_ih, W_hh, b_ih, b_hh):
+    f, i, g, o = (x @ W_ih.T + b_ih + h @ W_hh.T + b_hh).chunk(4, dim=-1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
+def _greedy_sampler(model, prompt, length):
+    ids = prompt
+    for _ in range(length):
+        ids = torch.cat([ids, model(ids[None])[0, -1].argmax().view(1)])
+    return ids[len(prompt):]
+
+
+def test_lstm_checks_accept_right_answers():
+    assert lstm_checks.lstm_params(4 * (64 * (32 + 64) + 2 * 64)).passed
+    assert lstm_checks.lstm_cell(_lstm_cell).passed
+    assert lstm_checks.greedy(_greedy_sampler).passed
+    assert not lstm_checks.lstm_cell(stub).passed and not lstm_checks.lstm_params(...).passed
+
+
+@pytest.mark.parametrize("name, answer, says", [
+    ("lstm_params", 64 * (32 + 64) + 2 * 64, "four"),
+    ("lstm_params", 4 * (64 * (32 + 64) + 64), "two"),
+    ("lstm_cell", _source_cell, "source article"),
+    ("lstm_cell", _swapped_cell, "swapped"),
+    ("lstm_cell", lambda *a: (_lstm_cell(*a)[0], _lstm_cell(*a)[1] * 0 + torch.sigmoid(
+        (a[0] @ a[3].T + a[5] + a[1] @ a[4].T + a[6]).chunk(4, -1)[0]) * torch.tanh(
+        (a[0] @ a[3].T + a[5] + a[1] @ a[4].T + a[6]).chunk(4, -1)[2])), "forgets the old one"),
+    ("greedy", lambda m, p, n: torch.cat([p, _greedy_sampler(m, p, n)]), "without the prompt"),
+    ("greedy", lambda m, p, n: _greedy_sampler(lambda x: m(x)[:, :1].expand(-1, x.shape[1], -1), p, n), "first position"),
+])
+def test_lstm_checks_name_the_mistake(name, answer, says):
+    with pytest.raises(CheckFailed, match=says):
+        getattr(lstm_checks, name)(answer)

@@ -280,6 +280,18 @@ def test_cli_lists_and_reports_errors(capsys, data_home):
     assert "unknown dataset" in capsys.readouterr().err
 
 
+def test_adding_problem_marks_one_number_in_each_half():
+    d = data.adding_problem(500, 20, seed=3)
+    assert d.x.shape == (500, 20, 2) and d.y.shape == (500,)
+    markers = d.x[..., 1]
+    assert (markers.sum(1) == 2).all() and (markers[:, :10].sum(1) == 1).all()
+    torch.testing.assert_close(d.y, (d.x[..., 0] * markers).sum(1))
+    assert abs(((d.y - 1) ** 2).mean().item() - 1 / 6) < 0.03  # the mean predictor's error
+    torch.testing.assert_close(data.adding_problem(500, 20, seed=3).x, d.x)
+    with pytest.raises(ValueError):
+        data.adding_problem(10, 1)
+
+
 def test_photos_come_from_scikit_image():
     cam = data.photo("camera")
     assert cam.shape == (1, 512, 512) and 0 <= cam.min() and cam.max() <= 1

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from dlcourse import data, train
-from dlcourse.models import (BagOfWords, CharLM, CharLMConfig, Forecaster, ForecasterConfig, ScratchRecurrent, SequenceClassifier,
-                             SequenceClassifierConfig, lengths_of)
+from dlcourse.models import (BagOfWords, CharLM, CharLMConfig, ScratchRecurrent, SequenceClassifier,
+                             SequenceClassifierConfig, SequenceRegressor, SequenceRegressorConfig, lengths_of)
 
 BUILTIN = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -85,17 +85,22 @@ def test_sequence_classifier_learns_a_toy_task():
     assert history["train_loss"][-1] < 0.5 * history["train_loss"][0]
 
 
-def test_forecaster_shapes_and_loss_decreases():
+def test_sequence_regressor_forecasts_a_series_and_reads_features():
     t = torch.arange(300.0)
     series = torch.sin(2 * math.pi * t / 11)
     windows = series.unfold(0, 13, 1)  # (N, 13)
-    model = Forecaster(ForecasterConfig(hidden=16))
+    model = SequenceRegressor(SequenceRegressorConfig(hidden=16))
     assert model(windows[:4, :-1]).shape == (4,)
     history = train.fit(model, data.TensorData(windows[:, :-1], windows[:, -1]), epochs=20, lr=1e-2,
                         device="cpu", progress=False)
     assert history["train_loss"][-1] < 0.1 * history["train_loss"][0]
-    with pytest.raises(ValueError, match="windows"):
-        model(torch.randn(4, 12, 1))
+    assert model(windows[:4, :-1, None]).shape == (4,)  # (B, T, 1) works too
+    with pytest.raises(ValueError, match="expected sequences"):
+        model(torch.randn(4, 12, 2))
+    two = SequenceRegressor(SequenceRegressorConfig(input_size=2, cell="lstm"))
+    assert two(torch.randn(3, 9, 2)).shape == (3,)
+    with pytest.raises(ValueError, match=r"\(B, T, 2\), got \(3, 9\)"):
+        two(torch.randn(3, 9))
 
 
 def test_char_lm_shapes_loss_and_generation():

@@ -83,3 +83,15 @@ def test_lm_nats_equals_the_mean_cross_entropy():
             return torch.nn.functional.cross_entropy(torch.zeros(y.numel(), 7), y.flatten()) + 0 * self.dummy
 
     assert math.isclose(text.lm_nats(Uniform(), torch.arange(100) % 7, 10), math.log(7), rel_tol=1e-6)
+
+
+def test_char_corpus_round_trips_and_keeps_unseen_characters_unknown():
+    vocab, ids = text.char_corpus("shakespeare")
+    assert set(ids) == {"train", "val", "test"} and all(t.dtype == torch.long for t in ids.values())
+    from dlcourse import data
+    train_text = data.load("shakespeare", "train")
+    assert vocab.decode(ids["train"][:5000]) == train_text[:5000]
+    assert len(ids["val"]) == len(data.load("shakespeare", "val"))
+    assert 60 < len(vocab) < 120 and vocab.itos[:2] == ["<pad>", "<unk>"]
+    with pytest.raises(TypeError, match="not a text corpus"):
+        text.char_corpus("sunspots")

@@ -16,7 +16,7 @@ from .registry import REGISTRY, Dataset, get, load
 from .series import TimeSeries
 from .tensors import TensorData, train_val_split
 from .text import TextData
-from .toy import spirals
+from .toy import adding_problem, spirals
 
-__all__ = ["DataNotFoundError", "Dataset", "PHOTOS", "REGISTRY", "TensorData", "TextData", "TimeSeries", "data_dir",
-           "get", "load", "photo", "spirals", "train_val_split"]
+__all__ = ["DataNotFoundError", "Dataset", "PHOTOS", "REGISTRY", "TensorData", "TextData", "TimeSeries", "adding_problem",
+           "data_dir", "get", "load", "photo", "spirals", "train_val_split"]

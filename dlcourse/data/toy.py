@@ -1,4 +1,5 @@
-"""Small synthetic 2-D problems for pictures of decision boundaries (clearly not real data)."""
+"""Small synthetic problems (clearly not real data): 2-D points for pictures of decision boundaries,
+and the adding problem that tests memory over long sequences."""
 from __future__ import annotations
 
 import math
@@ -28,3 +29,25 @@ def spirals(n: int = 600, classes: int = 3, noise: float = 0.2, seed: int = 0) -
         xs.append(torch.stack([radius * torch.sin(angle), radius * torch.cos(angle)], dim=1))  # (P, 2)
         ys.append(torch.full((per_class,), c, dtype=torch.long))
     return TensorData(torch.cat(xs), torch.cat(ys), tuple(f"arm {c}" for c in range(classes)))
+
+
+def adding_problem(n: int, length: int, seed: int = 0) -> TensorData:
+    """The adding problem (Hochreiter & Schmidhuber, 1997): remember two marked numbers, add them.
+
+    Each sequence has ``length`` steps of two features: a random value in [0, 1) and a marker
+    that is 1 at exactly two steps, one in each half of the sequence, 0 elsewhere. The target is
+    the sum of the two marked values. Predicting its mean (1) scores a mean squared error of
+    1/6 ≈ 0.167, the variance of a sum of two uniform numbers.
+
+    Returns ``TensorData`` with x (n, length, 2) and y (n,).
+    """
+    if length < 2 or n < 1:
+        raise ValueError(f"need length >= 2 and n >= 1, got length={length}, n={n}")
+    gen = torch.Generator().manual_seed(seed)
+    values = torch.rand(n, length, generator=gen)
+    first = torch.randint(0, length // 2, (n,), generator=gen)
+    second = torch.randint(length // 2, length, (n,), generator=gen)
+    markers = torch.zeros(n, length)
+    markers[torch.arange(n), first] = 1.0
+    markers[torch.arange(n), second] = 1.0
+    return TensorData(torch.stack([values, markers], dim=-1), (values * markers).sum(dim=1))

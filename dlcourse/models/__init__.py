@@ -4,11 +4,11 @@ from .cnn import CNNConfig, LeNet5, LeNetConfig, SmallCNN, conv_output_size, rec
 from .mlp import MLP, MLPConfig
 from .mobilenet import MobileNet, MobileNetConfig, SeparableBlock, channel_shuffle, mobilenet_v1
 from .resnet import SMALL_RESNET, BasicBlock, Bottleneck, ResNet, ResNetConfig, resnet18, resnet34, resnet50
-from .rnn import (BagOfWords, CharLM, CharLMConfig, Forecaster, ForecasterConfig, ScratchRecurrent, SequenceClassifier,
-                  SequenceClassifierConfig, lengths_of)
+from .rnn import (BagOfWords, CharLM, CharLMConfig, ScratchRecurrent, SequenceClassifier, SequenceClassifierConfig,
+                  SequenceRegressor, SequenceRegressorConfig, lengths_of)
 
-__all__ = ["BagOfWords", "BasicBlock", "Bottleneck", "CNNConfig", "CharLM", "CharLMConfig", "Classifier", "Forecaster",
-           "ForecasterConfig", "LeNet5", "LeNetConfig", "MLP", "MLPConfig", "MobileNet", "MobileNetConfig", "ResNet",
-           "ResNetConfig", "SMALL_RESNET", "ScratchRecurrent", "SeparableBlock", "SequenceClassifier",
-           "SequenceClassifierConfig", "SmallCNN", "channel_shuffle", "conv_output_size", "lengths_of", "mobilenet_v1",
+__all__ = ["BagOfWords", "BasicBlock", "Bottleneck", "CNNConfig", "CharLM", "CharLMConfig", "Classifier", "LeNet5",
+           "LeNetConfig", "MLP", "MLPConfig", "MobileNet", "MobileNetConfig", "ResNet", "ResNetConfig", "SMALL_RESNET",
+           "ScratchRecurrent", "SeparableBlock", "SequenceClassifier", "SequenceClassifierConfig", "SequenceRegressor",
+           "SequenceRegressorConfig", "SmallCNN", "channel_shuffle", "conv_output_size", "lengths_of", "mobilenet_v1",
            "receptive_field", "resnet18", "resnet34", "resnet50"]

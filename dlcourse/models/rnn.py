@@ -178,35 +178,43 @@ class BagOfWords(Classifier):
 
 
 @dataclass(frozen=True)
-class ForecasterConfig:
-    """A recurrent layer reading a window of a series and a linear layer predicting the next value.
+class SequenceRegressorConfig:
+    """A recurrent layer reading a sequence and a linear layer predicting one number from its last state.
 
     Args:
+        input_size: features per time step (1 for a plain series).
         hidden: recurrent units.
         cell: ``"rnn"``, ``"lstm"`` or ``"gru"``.
         num_layers: stacked recurrent layers.
     """
 
+    input_size: int = 1
     hidden: int = 32
     cell: str = "rnn"
     num_layers: int = 1
 
 
-class Forecaster(nn.Module):
-    """One-step-ahead forecaster: x (B, T) past values → (B,) the next value; mean squared error loss."""
+class SequenceRegressor(nn.Module):
+    """Sequence → one number, trained with the mean squared error: x (B, T, F), or (B, T) when
+    ``input_size`` is 1 (a window of a series), → (B,). Chapter 4 forecasts the next value of a
+    series with it; chapter 5 solves the adding problem."""
 
-    def __init__(self, config: ForecasterConfig = ForecasterConfig()) -> None:
+    def __init__(self, config: SequenceRegressorConfig = SequenceRegressorConfig()) -> None:
         super().__init__()
         if config.cell not in CELLS:
             raise ValueError(f"cell must be one of {sorted(CELLS)}, got {config.cell!r}")
         self.config = config
-        self.rnn = CELLS[config.cell](1, config.hidden, config.num_layers, batch_first=True)
+        self.rnn = CELLS[config.cell](config.input_size, config.hidden, config.num_layers, batch_first=True)
         self.head = nn.Linear(config.hidden, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.dim() != 2:
-            raise ValueError(f"expected windows of values (B, T), got {tuple(x.shape)}")
-        out, _ = self.rnn(x.unsqueeze(-1))  # (B, T, H)
+        if x.dim() == 2 and self.config.input_size == 1:
+            x = x.unsqueeze(-1)  # a window of a univariate series
+        if x.dim() != 3 or x.shape[-1] != self.config.input_size:
+            raise ValueError(f"expected sequences (B, T, {self.config.input_size})"
+                             + (" or windows (B, T)" if self.config.input_size == 1 else "")
+                             + f", got {tuple(x.shape)}")
+        out, _ = self.rnn(x)  # (B, T, H)
         return self.head(out[:, -1]).squeeze(-1)  # (B,)
 
     def loss(self, batch: tuple[Tensor, Tensor]) -> Tensor:

@@ -1,0 +1,108 @@
+"""Auto-checks for chapter 5's exercises (long short-term memory)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .core import Mismatch, call, check, expect_number, expect_tensor
+
+
+@check("Parameters of an LSTM layer")
+def lstm_params(answer) -> str:
+    """``answer``: the number of parameters of ``nn.LSTM(input_size=32, hidden_size=64)``."""
+    expected = sum(p.numel() for p in nn.LSTM(32, 64).parameters())
+    I, H = 32, 64
+    if answer == H * (I + H) + H or answer == H * (I + H) + 2 * H:
+        raise Mismatch(f"{answer:,} is one block: an LSTM has four (input, forget and output gates, and the "
+                       "candidate), each with its own weights and biases")
+    if answer == 4 * (H * (I + H) + H):
+        raise Mismatch(f"{answer:,} has one bias per gate unit; PyTorch keeps two (b_ih and b_hh), "
+                       "so count 4·2·H biases")
+    expect_number(answer, expected, "the parameter count")
+    return f"{expected:,} = 4·(H·(I + H) + 2·H): four blocks, each with two weight matrices and two biases"
+
+
+def _reference_cell(x, h, c, W_ih, W_hh, b_ih, b_hh):
+    i, f, g, o = (x @ W_ih.T + b_ih + h @ W_hh.T + b_hh).chunk(4, dim=-1)
+    c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c_new), c_new
+
+
+@check("One step of an LSTM cell")
+def lstm_cell(fn) -> str:
+    """``fn(x, h, c, W_ih, W_hh, b_ih, b_hh)`` → ``(h_new, c_new)`` with PyTorch's gate order i, f, g, o."""
+    g = torch.Generator().manual_seed(0)
+    B, I, H = 4, 3, 5
+    x, h, c = torch.randn(B, I, generator=g), torch.randn(B, H, generator=g), torch.randn(B, H, generator=g)
+    W_ih, W_hh = torch.randn(4 * H, I, generator=g), torch.randn(4 * H, H, generator=g)
+    b_ih, b_hh = torch.randn(4 * H, generator=g), torch.randn(4 * H, generator=g)
+    got = call(fn, x, h, c, W_ih, W_hh, b_ih, b_hh)
+    if not (isinstance(got, tuple) and len(got) == 2):
+        raise Mismatch("return the pair (h_new, c_new)")
+    h_ref, c_ref = _reference_cell(x, h, c, W_ih, W_hh, b_ih, b_hh)
+    i, f, gg, o = (x @ W_ih.T + b_ih + h @ W_hh.T + b_hh).chunk(4, dim=-1)
+    if isinstance(got[0], torch.Tensor) and got[0].shape == h_ref.shape:
+        if torch.allclose(got[0], torch.sigmoid(c_ref), atol=1e-5):
+            raise Mismatch("h = σ(c) is the source article's mistake: the output gate o = σ(W x + U h + b) "
+                           "multiplies tanh(c), so h = o ⊙ tanh(c)")
+        if torch.allclose(got[0], torch.sigmoid(o) * c_ref, atol=1e-5):
+            raise Mismatch("squash the cell before the output gate: h = o ⊙ tanh(c)")
+    if isinstance(got[1], torch.Tensor) and got[1].shape == c_ref.shape:
+        if torch.allclose(got[1], torch.sigmoid(i) * torch.tanh(gg), atol=1e-5):
+            raise Mismatch("the new cell forgets the old one entirely: add f ⊙ c, the forget gate's share of "
+                           "the old memory")
+        if torch.allclose(got[1], torch.sigmoid(i) * c + torch.sigmoid(f) * torch.tanh(gg), atol=1e-5):
+            raise Mismatch("input and forget gates are swapped: PyTorch's order is i, f, g, o")
+    expect_tensor(got[1], c_ref, "the new cell state c")
+    expect_tensor(got[0], h_ref, "the new hidden state h")
+    cell = nn.LSTMCell(I, H)
+    with torch.no_grad():
+        for p, v in zip([cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh], [W_ih, W_hh, b_ih, b_hh]):
+            p.copy_(v)
+        h_cell, c_cell = cell(x, (h, c))
+    expect_tensor(got[0], h_cell, "against nn.LSTMCell")
+    return "equals nn.LSTMCell with the same weights"
+
+
+class _Counter(nn.Module):
+    """A toy language model over V ids: the next id is (sum of all ids so far + 1) mod V, with certainty
+    only on the last position's logits; the first position's logits point elsewhere."""
+
+    def __init__(self, vocab_size: int = 7) -> None:
+        super().__init__()
+        self.vocab_size = vocab_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        nxt = (x.cumsum(dim=1) + 1) % self.vocab_size  # (B, T)
+        logits = torch.nn.functional.one_hot(nxt, self.vocab_size).float() * 5.0
+        logits[..., 0] += 4.0  # a strong, but never winning, pull towards id 0
+        return logits
+
+
+def _greedy(model, prompt, length):
+    ids = prompt.clone()
+    for _ in range(length):
+        nxt = model(ids.view(1, -1))[0, -1].argmax()
+        ids = torch.cat([ids, nxt.view(1)])
+    return ids[len(prompt):]
+
+
+@check("A greedy sampler")
+def greedy(fn) -> str:
+    """``fn(model, prompt, length)`` → the ``length`` ids after ``prompt`` (1-D), each the arg-max
+    of ``model``'s logits for the next position given everything so far."""
+    model = _Counter()
+    for prompt in [torch.tensor([3]), torch.tensor([1, 2, 5])]:
+        expected = _greedy(model, prompt, 6)
+        got = call(fn, model, prompt, 6)
+        if isinstance(got, torch.Tensor) and got.numel() == len(prompt) + 6 and torch.equal(
+                got.flatten()[len(prompt):], expected):
+            raise Mismatch("return only the new ids, without the prompt")
+        if isinstance(got, torch.Tensor) and got.numel() == 6:
+            first_pos = _greedy(lambda x: model(x)[:, :1].expand(-1, x.shape[1], -1), prompt, 6)
+            if torch.equal(got.flatten(), first_pos):
+                raise Mismatch("you read the logits of the first position: the prediction for the next id "
+                               "sits at the last position, logits[0, -1]")
+        expect_tensor(got.flatten() if isinstance(got, torch.Tensor) else got, expected,
+                      f"the continuation of {prompt.tolist()}")
+    return "right: each step appends the arg-max of the last position's logits"
