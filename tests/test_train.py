@@ -85,3 +85,10 @@ def test_bad_arguments():
         train.fit(small_model(), blobs(), epochs=1, optimizer="lion", progress=False)
     with pytest.raises(ValueError, match="epochs"):
         train.fit(small_model(), blobs(), epochs=0, progress=False)
+
+
+def test_fit_on_cpu_flushes_denormals():
+    model = torch.nn.Linear(2, 1)
+    model.loss = lambda batch: ((model(batch[0]).squeeze(-1) - batch[1]) ** 2).mean()
+    train.fit(model, TensorData(torch.randn(8, 2), torch.randn(8)), epochs=1, device="cpu", progress=False)
+    assert torch.tensor(1e-40) * 1 == 0  # 1e-40 is denormal in float32: flushed to zero
