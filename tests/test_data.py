@@ -205,6 +205,9 @@ def test_shakespeare_splits_are_whole_disjoint_works():
     splits = {s: data.load("shakespeare", s) for s in ("train", "val", "test")}
     assert splits["test"].startswith("HAMLET") and "To-morrow, and to-morrow, and to-morrow" in splits["test"]
     assert "To be, or not to be" not in splits["train"] and "Friends, Romans, countrymen" in splits["val"]
+    titles = {s: data.text.shakespeare_titles(s) for s in ("train", "val", "test")}
+    assert titles["test"] == ["hamlet", "macbeth"] and len(titles["train"]) == 38
+    assert sorted(sum(titles.values(), [])) == sorted(works)  # every work in exactly one split
     total = sum(len(t) for t in works.values())
     assert sum(len(t) for t in splits.values()) == total + len(works) - 3  # joined by one newline per gap
     assert 0.04 < len(splits["val"]) / total < 0.06 and 0.04 < len(splits["test"]) / total < 0.07

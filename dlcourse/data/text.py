@@ -10,7 +10,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .fetch import DataFile, Package, Sources
+from .fetch import DataFile, Package, Sources, read_file
 from .registry import Dataset, register
 
 # ---------------------------------------------------------------------------------------------
@@ -37,11 +37,20 @@ def shakespeare_works(read: Callable[[str], bytes]) -> dict[str, str]:
     return dict(sorted(works.items()))
 
 
+def _titles(works: list[str], split: str) -> list[str]:
+    held_out = {w for ws in SHAKESPEARE_SPLITS.values() for w in ws}
+    return list(SHAKESPEARE_SPLITS.get(split) or [w for w in works if w not in held_out])
+
+
+def shakespeare_titles(split: str) -> list[str]:
+    """The works in one split of the ``shakespeare`` dataset, by file name (e.g. ``"hamlet"``)."""
+    works = shakespeare_works(lambda name: read_file(SHAKESPEARE.name, SHAKESPEARE.sources, SHAKESPEARE_FILE)[0])
+    return _titles(list(works), split)
+
+
 def _read_shakespeare(read: Callable[[str], bytes], split: str) -> str:
     works = shakespeare_works(read)
-    held_out = {w for ws in SHAKESPEARE_SPLITS.values() for w in ws}
-    names = SHAKESPEARE_SPLITS.get(split) or [w for w in works if w not in held_out]
-    return "\n".join(works[w] for w in names)
+    return "\n".join(works[w] for w in _titles(list(works), split))
 
 
 SHAKESPEARE = register(Dataset(
