@@ -10,7 +10,9 @@ from typing import Iterable, Sequence
 import torch
 from torch import Tensor
 
+from . import data
 from .data import TensorData
+from .train import evaluate
 
 PAD, UNK = "<pad>", "<unk>"
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
@@ -49,7 +51,6 @@ class Vocab:
         self.specials = specials
         self.itos: list[str] = ([PAD, UNK] if specials else []) + kept
         self.stoi: dict[str, int] = {t: i for i, t in enumerate(self.itos)}
-        self.counts = counts
 
     def __len__(self) -> int:
         return len(self.itos)
@@ -163,8 +164,6 @@ def lm_nats(model: torch.nn.Module, ids: Tensor, seq_len: int, batch_size: int =
     with no memory, so a recurrent model and a Transformer with a ``seq_len`` context are scored
     on exactly the same predictions. ``model.loss((x, y))`` must be the mean cross-entropy.
     """
-    from .train import evaluate
-
     return evaluate(model, lm_windows(ids, seq_len), batch_size=batch_size)["loss"]
 
 
@@ -176,8 +175,6 @@ def char_corpus(name: str = "shakespeare") -> tuple[Vocab, dict[str, Tensor]]:
     Chapters 5 (LSTM) and 8 (GPT) both use it, with :func:`lm_nats` and :data:`LM_CONTEXT`, so
     their numbers compare.
     """
-    from . import data
-
     dataset = data.get(name)
     texts = {split: dataset.load(split) for split in dataset.splits}
     if not all(isinstance(t, str) for t in texts.values()):

