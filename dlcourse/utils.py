@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 DEVICE_ENV = "DLCOURSE_DEVICE"
+SEED_ENV = "DLCOURSE_SEED"
 
 
 def get_device(prefer: str | None = None) -> torch.device:
@@ -46,6 +47,21 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds CUDA and MPS
     return torch.Generator().manual_seed(seed)
+
+
+def chapter_seed(default: int = 0) -> int:
+    """The seed a chapter runs under: ``$DLCOURSE_SEED`` when set (the benchmark's ``--seeds``), else ``default``.
+
+    Every headline must hold under any seed, so the benchmark reruns chapters under others;
+    a reader who sets nothing gets the numbers printed in the book.
+    """
+    raw = os.environ.get(SEED_ENV, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"${SEED_ENV} must be an integer, got {raw!r}") from None
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:

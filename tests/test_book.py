@@ -129,3 +129,34 @@ def test_student_exercises_run_and_report_not_attempted(path):
     shown = [out.get("data", {}).get("text/plain", "") for c in nb.cells for out in c.outputs]
     checks = sum(c.source.startswith("check.") for c in chosen)
     assert checks >= 2 and sum("not attempted" in s for s in shown) == checks
+
+
+def test_merge_seeds_reports_the_spread_and_fails_when_any_seed_fails():
+    def run(seed, acc, met, error=None):
+        return {"chapter": "00_x", "title": "Zero", "seed": seed, "seconds": 10.0 + seed, "budget_s": 120,
+                "headline": {"name": "acc", "target": 0.9, "at_least": True}, "headline_met": met,
+                "values": {"acc": acc, "worst": "Shirt"}, "error": error}
+
+    merged = bench.merge_seeds([run(0, 0.93, True), run(1, 0.91, True), run(2, 0.95, True)])
+    assert merged["values"]["acc"] == 0.93  # the first seed's run is the one the page quotes
+    assert merged["spread"] == {"acc": {"min": 0.91, "median": 0.93, "max": 0.95}}  # strings have no spread
+    assert merged["headline_met"] is True and merged["error"] is None
+    assert [s["seed"] for s in merged["seeds"]] == [0, 1, 2]
+    assert bench.merge_seeds([run(0, 0.93, True), run(1, 0.85, False)])["headline_met"] is False
+    failed = bench.merge_seeds([run(0, 0.93, True), run(1, 0.93, None, error="AssertionError: x")])
+    assert failed["error"] == "seed 1: AssertionError: x" and failed["headline_met"] is None
+    page = bench.render_page({"date": "d", "machine": {"cpus": 2, "threads": 2, "python": "3", "torch": "2",
+                                                      "platform": "x"}, "chapters": [merged]})
+    assert "| `acc` | 0.93 | 0.91 | 0.93 | 0.95 |" in page and "| `worst` | Shirt | — | — | — |" in page
+
+
+def test_chapter_seed_reads_the_environment(monkeypatch):
+    import dlcourse
+
+    monkeypatch.delenv("DLCOURSE_SEED", raising=False)
+    assert dlcourse.chapter_seed() == 0 and dlcourse.chapter_seed(7) == 7
+    monkeypatch.setenv("DLCOURSE_SEED", "3")
+    assert dlcourse.chapter_seed() == 3
+    monkeypatch.setenv("DLCOURSE_SEED", "three")
+    with pytest.raises(ValueError, match="DLCOURSE_SEED must be an integer"):
+        dlcourse.chapter_seed()

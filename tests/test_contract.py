@@ -32,6 +32,7 @@ def test_chapter_contract(path):
     first_code = next(c.source for c in nb.cells if c.cell_type == "code")
     assert "import dlcourse" in first_code and "git+" in first_code, "the first code cell installs dlcourse"
     assert "seed_everything" in code and "get_device" in code
+    assert "SEED = dlcourse.chapter_seed()" in code, "the seed comes from $DLCOURSE_SEED, so the benchmark can vary it"
     assert not re.search(r"['\"]cuda['\"]|\.cuda\(\)", code), "nothing hard-coded to a device"
     assert re.search(r"^\$\$", md, re.M) and "{eq}" in md, "numbered equations"
     assert re.search(r"^assert ", code, re.M), "asserts on measured results"
@@ -52,7 +53,7 @@ def test_exercises_have_levels_solutions_and_checks(path):
     exercises = re.findall(r"^[`:]{3,}\{exercise\} (\S+)[^\n]*\n:label: (\S+)", md, re.M)
     assert 4 <= len(exercises) <= 6
     levels = {level.rstrip(":") for level, _ in exercises}
-    assert levels <= {"Warm-up", "Core", "Stretch"} and {"Warm-up", "Core", "Stretch"} & levels == levels
+    assert levels == {"Warm-up", "Core", "Stretch"}, f"every level is used, and only those: {sorted(levels)}"
     for _, label in exercises:
         assert re.search(rf"\{{solution-start\}} {label}\n:class: dropdown", md), f"{label} has no solution"
     assert md.count("{solution-start}") == md.count("{solution-end}")

@@ -3,7 +3,7 @@
 >>> from dlcourse.checks import foundations as check
 >>> check.softmax(my_softmax)
 """
-from . import cnn, foundations, lightweight, resnet
+from . import cnn, foundations, lightweight, lstm, resnet, rnn
 from .core import CheckFailed, CheckResult, check
 
-__all__ = ["CheckFailed", "CheckResult", "check", "cnn", "foundations", "lightweight", "resnet"]
+__all__ = ["CheckFailed", "CheckResult", "check", "cnn", "foundations", "lightweight", "lstm", "resnet", "rnn"]
