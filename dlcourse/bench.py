@@ -3,7 +3,7 @@
     python -m dlcourse.bench                 # all chapters; writes results/benchmark.json
     python -m dlcourse.bench 00_foundations  # some chapters (merged into the existing results)
     python -m dlcourse.bench 03_lightweight --seeds 0 1 2   # rerun under several seeds: the spread
-    python -m dlcourse.bench --page-only     # only regenerate appendix/results.md from the JSON
+    python -m dlcourse.bench --page-only     # only regenerate appendix/results.md (and the guide) from the JSON
 
 Each chapter declares its budget and headline claim in its notebook metadata, e.g.
 ``"dlcourse": {"budget_s": 120, "headline": {"name": "test_acc", "target": 0.87, "at_least": true}}``,
@@ -29,6 +29,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from . import guide
 from .book import chapter_notebooks, find_root
 from .utils import SEED_ENV
 
@@ -210,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     if "machine" not in results:
         parser.error(f"{results_file} does not exist yet: run the benchmark first")
     page.write_text(render_page(results))
-    print(f"wrote {results_file} and {page}")
+    print(f"wrote {results_file}, {page} and {guide.write(root, results)}")
     failed = [r["chapter"] for r in results["chapters"] if r["error"] or r["headline_met"] is False]
     return 1 if failed else 0
 

@@ -1,9 +1,12 @@
 """The appendix pages: the glossary against the chapters, and the pages generated from YAML/JSON are current."""
+import copy
+import json
 from pathlib import Path
 
 import nbformat
+import pytest
 
-from dlcourse import glossary
+from dlcourse import glossary, guide
 from dlcourse.book import find_root
 
 ROOT = find_root(Path(__file__).parent)
@@ -63,3 +66,51 @@ def test_src_must_list_exactly_the_articles_that_use_the_chinese_term(tmp_path):
         (sources / name).write_text("有小部件" if number == 1 else "没有", encoding="utf-8")
     found = glossary.problems(root, sources)
     assert len(found) == 1 and "[1]" in found[0], found
+
+
+# --- model-selection guide ----------------------------------------------------------------------------------
+
+RESULTS = json.loads((ROOT / guide.RESULTS).read_text(encoding="utf-8"))
+
+
+def test_every_value_the_guide_uses_is_in_the_benchmark_results():
+    values = guide.Values(RESULTS)
+    missing = [r for r in guide.used_names() if r not in guide.PENDING and not values.has(r)]
+    assert not missing, (f"the guide uses {missing}, which {guide.RESULTS} lacks: a chapter renamed or dropped "
+                         "a glue; rename it in dlcourse/guide.py (or re-run the benchmark)")
+
+
+def test_guide_page_is_generated_from_the_committed_results():
+    page = (ROOT / guide.PAGE).read_text(encoding="utf-8")
+    assert page == guide.render(RESULTS), "run `python -m dlcourse.bench --page-only` to regenerate the guide"
+
+
+def test_guide_figures_exist_and_are_referenced():
+    page = (ROOT / guide.PAGE).read_text(encoding="utf-8")
+    for path in (guide.FIG_TASKS, guide.FIG_VISION):
+        assert (ROOT / path).stat().st_size > 10_000, path
+        assert f"{{figure}} {path.name}" in page, path
+
+
+def test_a_renamed_glue_fails_naming_it():
+    results = copy.deepcopy(RESULTS)
+    lm = next(r for r in results["chapters"] if r["chapter"] == "05_lstm")
+    lm["values"]["val_bits_renamed"] = lm["values"].pop("val_bits")
+    with pytest.raises(guide.MissingValue, match="05_lstm:val_bits"):
+        guide.render(results)
+
+
+def test_the_guide_shows_the_spread_over_seeds_where_the_benchmark_measured_one():
+    results = copy.deepcopy(RESULTS)
+    rnn = next(r for r in results["chapters"] if r["chapter"] == "04_rnn")
+    rnn["spread"] = {"bow_acc": {"min": 0.7612, "median": 0.77, "max": 0.7801}}
+    rnn["seeds"] = [{"seed": s} for s in (0, 1, 2)]
+    assert "(76.12%–78.01% over 3 seeds)" in guide.render(results)
+
+
+def test_compare_uses_two_standard_errors_of_the_difference():
+    # n = 10,000 and p = 0.5 on both sides: two standard errors = 2 * sqrt(2 * 0.25 / 10,000) ≈ 0.01414
+    assert guide.two_se(0.5, 0.5, 10_000) == pytest.approx(0.014142, rel=1e-4)
+    assert guide.compare(0.515, 0.5, 10_000) == "beats"
+    assert guide.compare(0.5, 0.515, 10_000) == "does worse than"
+    assert guide.compare(0.51, 0.5, 10_000) == "is within the noise of"

@@ -1,0 +1,463 @@
+"""The model-selection guide: the appendix page and its figures, written from ``results/benchmark.json``.
+
+    python -m dlcourse.guide     # rewrite appendix/guide.md and its PNG figures from the JSON
+
+``python -m dlcourse.bench`` calls ``write`` too, so the guide always shows the benchmark's last run, like
+the Results page. Every number on the page is a value a chapter glued (or arithmetic on such values); a
+name the guide needs and the JSON lacks raises ``MissingValue`` naming it. Names in ``PENDING`` are the
+measurements the guide would show if a chapter glued them; until then their cells read "not glued yet".
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .book import find_root
+
+RESULTS = Path("results") / "benchmark.json"
+PAGE = Path("appendix") / "guide.md"
+FIG_TASKS = Path("appendix") / "guide_tasks.png"
+FIG_VISION = Path("appendix") / "guide_vision.png"
+
+
+class MissingValue(KeyError):
+    """A value the guide uses is not in the benchmark's JSON (a chapter renamed or dropped a glue)."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """One trained model as the guide shows it: ``chapter:name`` references to glued values."""
+    name: str
+    score: str  # accuracy (higher is better) or an error (lower is better), per the task
+    params: str | None = None
+    train_s: str | None = None
+    latency_ms: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Task:
+    key: str
+    title: str
+    data: str
+    metric: str
+    higher_is_better: bool
+    models: tuple[Model, ...]
+
+
+TASKS = (
+    Task("flat", "Flat vectors (tabular-style input)", "Fashion-MNIST pixels flattened to 784 numbers; a 2-D spiral",
+         "test accuracy", True, (
+             Model("MLP, 2 hidden units (spiral, training points)", "00_foundations:spiral_acc_2"),
+             Model("MLP, 64 hidden units (spiral, training points)", "00_foundations:spiral_acc_64"),
+             Model("MLP on flattened images", "00_foundations:test_acc", "00_foundations:mlp_params",
+                   "00_foundations:train_seconds", "00_foundations:mlp_latency_ms"))),
+    Task("images", "Images", "Fashion-MNIST, 10,000 test images", "test accuracy", True, (
+        Model("MLP", "00_foundations:test_acc", "00_foundations:mlp_params", "00_foundations:train_seconds",
+              "00_foundations:mlp_latency_ms"),
+        Model("LeNet-5", "01_cnn:lenet_acc", "01_cnn:lenet_params", "01_cnn:lenet_seconds", "01_cnn:lenet_latency_ms"),
+        Model("small CNN", "01_cnn:test_acc", "01_cnn:cnn_params", "01_cnn:train_seconds", "01_cnn:cnn_latency_ms"),
+        Model("small ResNet", "02_resnet:test_acc", "02_resnet:resnet_params", "02_resnet:train_seconds",
+              "02_resnet:resnet_latency_ms"),
+        Model("standard CNN, 3 epochs", "03_lightweight:std_acc", "03_lightweight:std_params", None,
+              "03_lightweight:std_latency_ms"),
+        Model("separable CNN, 3 epochs", "03_lightweight:sep_acc", "03_lightweight:sep_params", None,
+              "03_lightweight:sep_latency_ms"),
+        Model("tiny student, 2,000 labels, alone", "03_lightweight:student_alone", "03_lightweight:student_params",
+              note="mean of three seeds"),
+        Model("tiny student, 2,000 labels, distilled", "03_lightweight:student_distilled",
+              "03_lightweight:student_params", note="mean of three seeds; teacher: the small ResNet"))),
+    Task("text", "Text classification", "rated movie-review sentences, positive or negative", "test accuracy",
+         True, (
+             Model("logistic regression on a bag of words", "04_rnn:bow_acc", "04_rnn:bow_params"),
+             Model("RNN classifier", "04_rnn:rnn_acc", "04_rnn:rnn_params", None, "04_rnn:rnn_latency_ms"))),
+    Task("lm", "Language modelling (and generation)", "Shakespeare, plays held out from training",
+         "bits per character", False, (
+             Model("unigram counts", "05_lstm:unigram_bits"),
+             Model("bigram counts", "05_lstm:bigram_bits"),
+             Model("character LSTM", "05_lstm:val_bits", "05_lstm:lm_params"))),
+    Task("series", "Time series", "yearly sunspot numbers, the last years held out", "RMSE (sunspots)", False, (
+        Model("naive (last year)", "04_rnn:rmse_naive"),
+        Model("seasonal naive (11 years before)", "04_rnn:rmse_seasonal"),
+        Model("RNN forecaster", "04_rnn:rmse_rnn"))),
+    Task("memory", "Long-range memory", "the adding problem, sequences of 100 steps", "test MSE", False, (
+        Model("predict the mean", "05_lstm:adding_mean"),
+        Model("RNN, 128 units", "05_lstm:adding_rnn"),
+        Model("LSTM, 64 units (about the same parameters)", "05_lstm:adding_lstm"))),
+)
+
+# Other values the page quotes.
+USED = ("03_lightweight:macs_saving", "03_lightweight:latency_saving", "03_lightweight:q_size_ratio",
+        "03_lightweight:q_acc_drop", "03_lightweight:q_latency_ratio", "03_lightweight:prune_drop_50",
+        "03_lightweight:prune_acc_90", "03_lightweight:kd_gain_min", "03_lightweight:kd_gain_max",
+        "03_lightweight:teacher_acc", "04_rnn:noise_2se", "04_rnn:rnn_minus_bow", "04_rnn:n_test",
+        "01_cnn:lenet_acc", "03_lightweight:std_acc", "03_lightweight:sep_acc", "03_lightweight:student_distilled",
+        "02_resnet:resnet_params", "03_lightweight:student_params")
+
+# Measurements the guide has a place for but no chapter glues yet (shown as "not glued yet").
+PENDING = frozenset({
+    "00_foundations:mlp_latency_ms", "01_cnn:lenet_params", "01_cnn:cnn_params", "01_cnn:lenet_latency_ms",
+    "01_cnn:cnn_latency_ms", "02_resnet:resnet_latency_ms", "03_lightweight:std_params",
+    "03_lightweight:sep_params", "03_lightweight:std_latency_ms", "03_lightweight:sep_latency_ms",
+    "04_rnn:bow_params", "04_rnn:rnn_params", "04_rnn:rnn_latency_ms"})
+
+
+def used_names() -> list[str]:
+    """Every ``chapter:name`` the guide reads, required or pending."""
+    names = [*USED]
+    for task in TASKS:
+        for m in task.models:
+            names += [n for n in (m.score, m.params, m.train_s, m.latency_ms) if n]
+    return sorted(set(names))
+
+
+class Values:
+    """Glued values by ``chapter:name``, with their spread over seeds where the benchmark measured one."""
+
+    def __init__(self, results: dict):
+        self.chapters = {r["chapter"]: r for r in results["chapters"]}
+
+    def has(self, ref: str) -> bool:
+        chapter, name = ref.split(":")
+        return name in self.chapters.get(chapter, {}).get("values", {})
+
+    def __getitem__(self, ref: str) -> float:
+        if not self.has(ref):
+            raise MissingValue(f"the guide uses {ref}, which {RESULTS} does not have: did the chapter rename it?")
+        chapter, name = ref.split(":")
+        return self.chapters[chapter]["values"][name]
+
+    def get(self, ref: str | None) -> float | None:
+        if ref is None or (ref in PENDING and not self.has(ref)):
+            return None
+        return self[ref]
+
+    def spread(self, ref: str) -> dict | None:
+        chapter, name = ref.split(":")
+        return self.chapters.get(chapter, {}).get("spread", {}).get(name)
+
+    def seeds(self, ref: str) -> int:
+        return len(self.chapters.get(ref.split(":")[0], {}).get("seeds", []))
+
+
+def _score(task: Task, value: float) -> str:
+    if task.metric.endswith("accuracy"):
+        return f"{value:.2%}"
+    if task.metric.startswith("bits"):
+        return f"{value:.2f}"
+    return f"{value:.3g}" if value < 0.01 else f"{value:.4g}"
+
+
+def _with_spread(v: Values, ref: str, fmt) -> str:
+    spread = v.spread(ref)
+    text = fmt(v[ref])
+    if spread:
+        text += f" ({fmt(spread['min'])}–{fmt(spread['max'])} over {v.seeds(ref)} seeds)"
+    return text
+
+
+def _cell(v: Values, ref: str | None, fmt) -> str:
+    if ref is None:
+        return "—"
+    if v.get(ref) is None:
+        return "not glued yet"
+    return _with_spread(v, ref, fmt)
+
+
+def _chapter_link(ref: str) -> str:
+    chapter = ref.split(":")[0]
+    return f"{{doc}}`{int(chapter[:2])} <../chapters/{chapter}>`"
+
+
+def _best(task: Task, v: Values) -> Model:
+    key = (lambda m: v[m.score]) if task.higher_is_better else (lambda m: -v[m.score])
+    return max(task.models, key=key)
+
+
+FASHION_TEST = 10_000  # Fashion-MNIST's test images (Xiao et al. 2017)
+
+
+def two_se(a: float, b: float, n: int) -> float:
+    """Two standard errors of the difference of two accuracies measured on the same ``n`` test examples
+    (binomial errors, treated as independent, as chapter 4 does)."""
+    return 2 * math.sqrt(a * (1 - a) / n + b * (1 - b) / n)
+
+
+def compare(a: float, b: float, n: int) -> str:
+    """``a`` against ``b`` in words: 'beats', 'does worse than' or 'is within the noise of'."""
+    noise = two_se(a, b, n)
+    return "beats" if a - b > noise else "does worse than" if b - a > noise else "is within the noise of"
+
+
+def verdicts(v: Values) -> list[tuple[str, str, str]]:
+    """The source's guide, line by line: (its words, a translation, what the course measured)."""
+    mlp, lenet, cnn = v["00_foundations:test_acc"], v["01_cnn:lenet_acc"], v["01_cnn:test_acc"]
+    resnet = v["02_resnet:test_acc"]
+    bow, rnn, n_text = v["04_rnn:bow_acc"], v["04_rnn:rnn_acc"], v["04_rnn:n_test"]
+    rnn_vs_bow = compare(rnn, bow, n_text)
+    text_ok = rnn_vs_bow == "beats"
+    series = v["04_rnn:rmse_rnn"] < min(v["04_rnn:rmse_naive"], v["04_rnn:rmse_seasonal"])
+    rnn_mem, mean_mem, lstm_mem = v["05_lstm:adding_rnn"], v["05_lstm:adding_mean"], v["05_lstm:adding_lstm"]
+    lstm_bits, bigram_bits = v["05_lstm:val_bits"], v["05_lstm:bigram_bits"]
+    cnn_ok = compare(max(cnn, resnet), mlp, FASHION_TEST) == "beats"
+    return [
+        ("结构化数据:MLP", "structured data: MLP",
+         f"not measured: the course has no tabular data set. On flat vectors of pixels the MLP reached {mlp:.2%}; "
+         f"on a 2-D spiral an MLP with 2 hidden units fitted {v['00_foundations:spiral_acc_2']:.0%} of the "
+         f"training points, with 64, {v['00_foundations:spiral_acc_64']:.0%}."),
+        ("图像数据:CNN", "image data: CNN",
+         ("supported" if cnn_ok else "**not supported**") +
+         f": the small CNN ({cnn:.2%}) {compare(cnn, mlp, FASHION_TEST)} the MLP ({mlp:.2%}), and the small "
+         f"ResNet ({resnet:.2%}) {compare(resnet, mlp, FASHION_TEST)} it. But not any CNN: LeNet-5 ({lenet:.2%}) "
+         f"{compare(lenet, mlp, FASHION_TEST)} the MLP (two standard errors of a difference on 10,000 test images)."),
+        ("序列数据:RNN/LSTM", "sequence data: RNN/LSTM",
+         f"RNN and LSTM are **not interchangeable**: on the adding problem the RNN's MSE ({rnn_mem:.3g}) "
+         f"{'is no better than' if rnn_mem >= mean_mem else 'is below'} predicting the mean ({mean_mem:.3g}); "
+         f"the LSTM's is {lstm_mem:.2g}."),
+        ("文本数据:Transformer/BERT", "text data: Transformer/BERT",
+         f"not measured yet (chapters 7–8). What was measured on text: the RNN ({rnn:.2%}) {rnn_vs_bow} a bag of "
+         f"words ({bow:.2%}) on sentence classification."),
+        ("分类任务:CNN/MLP", "classification: CNN/MLP",
+         "for images, the row above. For sentences the slogan names no model; "
+         + ("the RNN beat a linear model on word counts." if text_ok else
+            "a linear model on word counts was at least as good as the RNN: **start with a baseline**.")),
+        ("序列预测:RNN/LSTM", "sequence prediction: RNN/LSTM",
+         ("supported" if series else "**contradicted**") +
+         f" for sunspots: the RNN's RMSE {v['04_rnn:rmse_rnn']:.1f} against {v['04_rnn:rmse_naive']:.1f} "
+         f"(naive) and {v['04_rnn:rmse_seasonal']:.1f} (seasonal naive). For long gaps, the LSTM, not the RNN (two rows up)."),
+        ("生成任务:GAN/VAE", "generation: GAN/VAE",
+         f"not measured yet (chapters 9–10). The course's first generator is neither: chapter 5's character "
+         f"LSTM samples text at {lstm_bits:.2f} bits per character, against {bigram_bits:.2f} for bigram counts."),
+        ("自然语言处理:Transformer/BERT", "natural-language processing: Transformer/BERT",
+         "not measured yet (chapters 7–8). "
+         + ("An RNN already beat the bag of words." if text_ok else
+            "**Contradicted as a first step** for sentence classification: the RNN did not beat a bag of "
+            f"words ({v['04_rnn:rnn_minus_bow']:+.2f} points, two standard errors {v['04_rnn:noise_2se']:.2f}); "
+            "a bigger sequence model has to beat that baseline first.")),
+    ]
+
+
+SOURCE_QUOTE = """\
+```text
+模型选择指南
+1. 数据特征考虑
+- 结构化数据:MLP
+- 图像数据:CNN
+- 序列数据:RNN/LSTM
+- 文本数据:Transformer/BERT
+2. 任务类型考虑
+- 分类任务:CNN/MLP
+- 序列预测:RNN/LSTM
+- 生成任务:GAN/VAE
+- 自然语言处理:Transformer/BERT
+3. 资源限制考虑
+- 计算资源
+- 训练时间
+- 模型大小
+- 推理速度
+```
+
+"Model-selection guide. 1. Considering the data: structured data: MLP; image data: CNN; sequence data:
+RNN/LSTM; text data: Transformer/BERT. 2. Considering the task: classification: CNN/MLP; sequence
+prediction: RNN/LSTM; generation: GAN/VAE; natural-language processing: Transformer/BERT. 3. Considering
+resource limits: compute; training time; model size; inference speed.\""""
+
+
+def render(results: dict) -> str:
+    """The appendix page "Model-selection guide", as MyST markdown."""
+    v = Values(results)
+    for ref in used_names():
+        if ref not in PENDING:
+            v[ref]  # noqa: B018 -- fails early, naming the missing value
+    m = results["machine"]
+    lines = [
+        "# Model-selection guide（模型选择指南）",
+        "",
+        "```{note}",
+        "This page and its figures are written by `python -m dlcourse.bench` (or `python -m dlcourse.guide`) "
+        "from `results/benchmark.json`; do not edit them by hand.",
+        "```",
+        "",
+        "The second source article ends with a guide of slogans:",
+        "",
+        SOURCE_QUOTE,
+        "",
+        "This page replaces the slogans with what the chapters measured, on the same data and the same machine: "
+        f"{m['cpus']} CPU cores ({m['threads']} torch threads), PyTorch {m['torch']}, on {results['date']}. "
+        "No GPU measurements yet. A measurement speaks for its data set and budget, not for every problem; the "
+        "chapter linked in each row says how it was made.",
+        "",
+        "```{figure} guide_tasks.png",
+        ":name: fig-guide-tasks",
+        "",
+        "Each task the course measured, every model it trained, best in dark. Accuracy: longer is better; "
+        "errors (bits, RMSE, MSE): shorter is better.",
+        "```",
+        "",
+        "## The slogans against the measurements",
+        "",
+        "| the article says | meaning | measured here |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {zh} | {en} | {measured} |" for zh, en, measured in verdicts(v)]
+    lines += ["", "## Every task, side by side", ""]
+    for task in TASKS:
+        best = _best(task, v)
+        arrow = "higher is better" if task.higher_is_better else "lower is better"
+        lines += [f"### {task.title}", "", f"Data: {task.data}. Score: {task.metric} ({arrow}); best: **{best.name}**.",
+                  "", f"| model | ch. | {task.metric} | parameters | training time (s) | latency (ms) | note |",
+                  "|---|:---:|---:|---:|---:|---:|---|"]
+        for mo in task.models:
+            lines.append(
+                f"| {mo.name} | {_chapter_link(mo.score)} | {_with_spread(v, mo.score, lambda x: _score(task, x))} "
+                f"| {_cell(v, mo.params, lambda x: f'{x:,}')} | {_cell(v, mo.train_s, lambda x: f'{x:.1f}')} "
+                f"| {_cell(v, mo.latency_ms, lambda x: f'{x:.2f}')} | {mo.note} |")
+        lines += ["", *CAVEATS[task.key](v), ""]
+    lines += resources(v)
+    missing = sorted(r for r in used_names() if not v.has(r))
+    lines += ["## Not measured yet", "",
+              "The guide has a place for these numbers, which no chapter glues yet: "
+              + ", ".join(f"`{r}`" for r in missing) + ". Memory use and GPU timings are not measured by any "
+              "chapter; chapters 6–10 will add attention, Transformers, GPT and BERT, GANs and VAEs, and "
+              "diffusion models." if missing else "Every number the guide has a place for is measured.", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+CAVEATS = {
+    "flat": lambda v: [
+        "The spiral scores are training accuracy on a 2-D toy ({doc}`../chapters/00_foundations`, section 8): they "
+        "show that a narrow MLP cannot bend its boundary enough, not how it generalises."],
+    "images": lambda v: [
+        f"The students learn from 2,000 labelled images, the other models from the full training set: compare "
+        f"them with each other (distillation gained {v['03_lightweight:kd_gain_min']:.2f} to "
+        f"{v['03_lightweight:kd_gain_max']:.2f} points over three seeds), not with the rest. The chapter 3 CNNs "
+        "train for three epochs only, to compare a standard and a separable network at equal budget."],
+    "text": lambda v: [
+        f"The difference is {v['04_rnn:rnn_minus_bow']:+.2f} points; two standard errors of the test set's "
+        f"noise are {v['04_rnn:noise_2se']:.2f} points: the RNN {compare(v['04_rnn:rnn_acc'], v['04_rnn:bow_acc'], v['04_rnn:n_test'])} "
+        "the bag of words, which ignores word order."],
+    "lm": lambda v: [
+        "Generation is judged by the same number: the LSTM's samples come from the model scored here "
+        "({doc}`../chapters/05_lstm`, sampling and temperature). GANs, VAEs and diffusion models: chapters 9–10."],
+    "series": lambda v: [
+        "Copying the value of 11 years before (the seasonal naive forecast) was "
+        + ("worse" if v["04_rnn:rmse_seasonal"] > v["04_rnn:rmse_naive"] else "better")
+        + " than copying last year's; the RNN "
+        + ("beat both." if v["04_rnn:rmse_rnn"] < min(v["04_rnn:rmse_naive"], v["04_rnn:rmse_seasonal"])
+           else "did not beat both.")],
+    "memory": lambda v: [
+        "The RNN has more units than the LSTM so that both have about the same number of parameters "
+        "({doc}`../chapters/05_lstm`, section 2)."],
+}
+
+
+def resources(v: Values) -> list[str]:
+    """The resource-limits section: what compute, size and speed cost in accuracy (chapters 1–3)."""
+    q = v["03_lightweight:q_latency_ratio"]
+    speed = f"{1 / q:.2f}× faster" if q < 1 else f"{q:.2f}× the float model's time: **not faster**"
+    return [
+        "## Resource limits, made concrete", "",
+        "```{figure} guide_vision.png",
+        ":name: fig-guide-vision",
+        "",
+        "Vision models of chapters 0–3 on Fashion-MNIST: test accuracy against size (parameters) and against "
+        "training time on the CPU, for the models whose numbers are glued. A panel without points names the "
+        "measurement still missing.",
+        "```",
+        "",
+        "What the lightweight techniques of {doc}`../chapters/03_lightweight` bought on this CPU:",
+        "",
+        "| technique | saving | cost in accuracy | speed |",
+        "|---|---|---|---|",
+        f"| depthwise-separable convolutions | {v['03_lightweight:macs_saving']:.2f}× fewer mult-adds "
+        f"| {v['03_lightweight:std_acc']:.2%} → {v['03_lightweight:sep_acc']:.2%} "
+        f"| {v['03_lightweight:latency_saving']:.2f}× faster (256 images) |",
+        f"| int8 quantization (torchao) | {v['03_lightweight:q_size_ratio']:.2f}× smaller "
+        f"| {v['03_lightweight:q_acc_drop']:.2f} points | {speed} |",
+        f"| pruning, 50% of weights (fine-tuned) | zeros still stored densely | "
+        f"{v['03_lightweight:prune_drop_50']:.2f} points (90%: {v['03_lightweight:prune_acc_90']:.2%} accuracy) "
+        "| not measured (dense kernels still multiply the zeros) |",
+        f"| distillation into a tiny student | {v['02_resnet:resnet_params'] / v['03_lightweight:student_params']:.1f}× "
+        f"fewer parameters than its teacher | teacher {v['03_lightweight:teacher_acc']:.2%}, student "
+        f"{v['03_lightweight:student_distilled']:.2%} (2,000 labels) | not measured |",
+        "",
+        f"{v['03_lightweight:macs_saving']:.2f}× fewer operations gave {v['03_lightweight:latency_saving']:.2f}× "
+        f"the speed, and a {v['03_lightweight:q_size_ratio']:.2f}× smaller model ran at {1 / q:.2f}× the speed: "
+        "measure latency on the target device before choosing.",
+        "",
+    ]
+
+
+def figures(results: dict) -> dict[Path, object]:
+    """The guide's figures (matplotlib ``Figure`` objects, no pyplot state), keyed by their path."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
+
+    v = Values(results)
+    fig = Figure(figsize=(10, 8.5), layout="constrained")
+    axes = fig.subplots(3, 2).ravel()
+    for ax, task in zip(axes, TASKS):
+        scores = [v[m.score] for m in task.models]
+        best = _best(task, v)
+        colors = ["#1f4e79" if m is best else "#9dc3e6" for m in task.models]
+        ax.barh(range(len(scores)), scores, color=colors)
+        ax.set_yticks(range(len(scores)), [m.name for m in task.models], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_title(task.title, fontsize=9)
+        ax.set_xlabel(task.metric + (" (higher is better)" if task.higher_is_better else " (lower is better)"),
+                      fontsize=8)
+        if task.metric.endswith("accuracy"):
+            ax.set_xlim(min(0.5, min(scores) - 0.05), 1.0)
+        elif max(scores) / max(min(scores), 1e-12) > 100:
+            ax.set_xscale("log")
+        ax.tick_params(labelsize=7)
+        ax.grid(axis="x", alpha=0.3)
+    vision = next(t for t in TASKS if t.key == "images")
+    fig2 = Figure(figsize=(10, 3.4), layout="constrained")
+    panels = (("params", "parameters (log scale)", True), ("train_s", "training time on the CPU (s)", False),
+              ("latency_ms", "inference latency (ms)", False))
+    for ax, (field, label, log) in zip(fig2.subplots(1, 3), panels):
+        shown = [(m, v.get(getattr(m, field))) for m in vision.models if getattr(m, field)]
+        points = [(m, x) for m, x in shown if x is not None]
+        for m, x in points:
+            ax.scatter(x, v[m.score], s=40)
+            ax.annotate(m.name, (x, v[m.score]), textcoords="offset points", xytext=(5, 3), fontsize=7)
+        if not points:
+            wanted = ", ".join(sorted(getattr(m, field).split(":")[1] for m, _ in shown))
+            ax.text(0.5, 0.5, "not glued yet:\n" + wanted.replace(", ", ",\n"), ha="center", va="center",
+                    transform=ax.transAxes, fontsize=7)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        if log and points:
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        if points:
+            ax.margins(x=0.3, y=0.1)
+        ax.set_xlabel(label, fontsize=8)
+        ax.set_ylabel("test accuracy", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    return {FIG_TASKS: fig, FIG_VISION: fig2}
+
+
+def write(root: Path, results: dict) -> Path:
+    """Write the guide page and its figures under ``root``."""
+    page = root / PAGE
+    page.write_text(render(results), encoding="utf-8")
+    for path, fig in figures(results).items():
+        fig.savefig(root / path, dpi=110, metadata={"Software": None})
+    return page
+
+
+def main() -> int:
+    root = find_root()
+    results = json.loads((root / RESULTS).read_text(encoding="utf-8"))
+    print(f"wrote {write(root, results)} and its figures")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
