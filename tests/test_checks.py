@@ -209,7 +209,12 @@ def _lstm_cell(x, h, c, W_ih, W_hh, b_ih, b_hh):
     return torch.sigmoid(o) * torch.tanh(c), c
 
 
-def _source_cell(x, h, c, W_ih, W_hh, b_ih, b_hh):  # the source article's output gate: h = σ(c)
+def _source_cell(x, h, c, W_ih, W_hh, b_ih, b_hh):  # the source article: o = σ(c), so h = σ(c) ⊙ tanh(c)
+    c = _lstm_cell(x, h, c, W_ih, W_hh, b_ih, b_hh)[1]
+    return torch.sigmoid(c) * torch.tanh(c), c
+
+
+def _sigmoid_cell(x, h, c, W_ih, W_hh, b_ih, b_hh):  # h = σ(c): neither output gate nor tanh
     c = _lstm_cell(x, h, c, W_ih, W_hh, b_ih, b_hh)[1]
     return torch.sigmoid(c), c
 
@@ -238,6 +243,7 @@ def test_lstm_checks_accept_right_answers():
     ("lstm_params", 64 * (32 + 64) + 2 * 64, "four"),
     ("lstm_params", 4 * (64 * (32 + 64) + 64), "two"),
     ("lstm_cell", _source_cell, "source article"),
+    ("lstm_cell", _sigmoid_cell, "leaves out both the output gate and the tanh"),
     ("lstm_cell", _swapped_cell, "swapped"),
     ("lstm_cell", lambda *a: (_lstm_cell(*a)[0], _lstm_cell(*a)[1] * 0 + torch.sigmoid(
         (a[0] @ a[3].T + a[5] + a[1] @ a[4].T + a[6]).chunk(4, -1)[0]) * torch.tanh(

@@ -40,9 +40,13 @@ def lstm_cell(fn) -> str:
         raise Mismatch("return the pair (h_new, c_new)")
     i, f, gg, o = (x @ W_ih.T + b_ih + h @ W_hh.T + b_hh).chunk(4, dim=-1)
     if isinstance(got[0], torch.Tensor) and got[0].shape == h_ref.shape:
+        if torch.allclose(got[0], torch.sigmoid(c_ref) * torch.tanh(c_ref), atol=1e-5):
+            raise Mismatch("o = σ(c), so h = σ(c) ⊙ tanh(c), is the source article's mistake: the output gate "
+                           "has its own weights and reads x and h, o = σ(W_io x + b_io + W_ho h + b_ho), "
+                           "not the new cell; then h = o ⊙ tanh(c)")
         if torch.allclose(got[0], torch.sigmoid(c_ref), atol=1e-5):
-            raise Mismatch("h = σ(c) is the source article's mistake: the output gate o = σ(W x + U h + b) "
-                           "multiplies tanh(c), so h = o ⊙ tanh(c)")
+            raise Mismatch("h = σ(c) leaves out both the output gate and the tanh: h = o ⊙ tanh(c), with "
+                           "o = σ(W_io x + b_io + W_ho h + b_ho)")
         if torch.allclose(got[0], torch.sigmoid(o) * c_ref, atol=1e-5):
             raise Mismatch("squash the cell before the output gate: h = o ⊙ tanh(c)")
     if isinstance(got[1], torch.Tensor) and got[1].shape == c_ref.shape:

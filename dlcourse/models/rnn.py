@@ -70,7 +70,7 @@ class ScratchRecurrent(nn.Module):
             i, f, g, o = (x @ w_ih.T + b_ih + h @ w_hh.T + b_hh).chunk(4, dim=-1)  # PyTorch's order
             i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
             c = f * c + i * g  # forget part of the old memory, write the new candidate
-            h = o * torch.tanh(c)  # the output gate reads the *squashed cell*, not σ(c)
+            h = o * torch.tanh(c)  # o has its own weights; it does not read the new cell (o = σ(c) is wrong)
             return (h, c), {"input": i, "forget": f, "output": o, "cell": c}
         # GRU: r resets how much of h the candidate sees, z interpolates old and new
         xr, xz, xn = (x @ w_ih.T + b_ih).chunk(3, dim=-1)
