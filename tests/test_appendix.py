@@ -1,6 +1,7 @@
 """The appendix pages: the glossary against the chapters, and the pages generated from YAML/JSON are current."""
 import copy
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -114,3 +115,42 @@ def test_compare_uses_two_standard_errors_of_the_difference():
     assert guide.compare(0.515, 0.5, 10_000) == "beats"
     assert guide.compare(0.5, 0.515, 10_000) == "does worse than"
     assert guide.compare(0.51, 0.5, 10_000) == "is within the noise of"
+
+
+# --- hand-written pages: FAQ and trends -------------------------------------------------------------------
+
+SECTION_LINK = re.compile(r"\{doc\}`ch\. (\d+) § ([^<`]+?)\s*<\.\./chapters/(\w+)>`")
+
+
+def _headings(stem: str) -> set[str]:
+    prose = glossary.chapter_prose(ROOT / "chapters" / f"{stem}.ipynb")
+    return {m.group(1).strip() for m in re.finditer(r"^#+ (.+)$", prose, flags=re.M)}
+
+
+def test_section_links_name_sections_that_exist():
+    broken = []
+    for page in ("faq.md", "trends.md"):
+        text = (ROOT / "appendix" / page).read_text(encoding="utf-8")
+        links = SECTION_LINK.findall(text)
+        assert links, f"{page} links to no chapter section"
+        for number, section, stem in links:
+            section = " ".join(section.split())
+            if int(stem[:2]) != int(number) or not (ROOT / "chapters" / f"{stem}.ipynb").exists():
+                broken.append(f"{page}: ch. {number} → {stem}")
+            elif section not in _headings(stem):
+                broken.append(f"{page}: {stem} has no section '{section}'")
+    assert not broken, "\n".join(broken)
+
+
+def test_appendix_pages_cite_only_known_keys():
+    keys = set(re.findall(r"^@\w+\{([^,]+),", (ROOT / "references.bib").read_text(encoding="utf-8"), flags=re.M))
+    for page in ("faq.md", "trends.md", "guide.md", "glossary.md"):
+        text = (ROOT / "appendix" / page).read_text(encoding="utf-8")
+        cited = {k.strip() for group in re.findall(r"\{cite\}`([^`]+)`", text) for k in group.split(",")}
+        assert cited <= keys, f"{page} cites {sorted(cited - keys)}, not in references.bib"
+
+
+def test_appendix_pages_are_in_the_table_of_contents():
+    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    for page in ("guide", "faq", "trends", "glossary", "results", "references"):
+        assert f"file: appendix/{page}" in toc, page
