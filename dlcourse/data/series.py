@@ -45,8 +45,9 @@ SUNSPOTS_FILE = DataFile(
     "sunspots.csv",
     "f67889b1d9002cd5227f0e0ef54e35b419cdd85a31279adef6f73fb41e5c0a9b",
     # one fixed wheel, whatever this machine is: the file inside is the same on every platform
-    package=Package(("statsmodels==0.14.4", "--only-binary", ":all:", "--platform", "manylinux2014_x86_64",
-                     "--python-version", "3.11"), member="statsmodels/datasets/sunspots/sunspots.csv"),
+    package=Package("statsmodels", "statsmodels-0.14.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+                    "e332c2d9b806083d1797231280602340c5c913f90d4caa0213a6a54679ce9331",  # as published
+                    member="statsmodels/datasets/sunspots/sunspots.csv"),
 )
 
 
