@@ -39,6 +39,10 @@ def receptive_field(layers: Sequence[tuple[int, int] | tuple[int, int, int]]) ->
     return field
 
 
+ACTIVATIONS = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+POOLINGS = {"avg": nn.AvgPool2d, "max": nn.MaxPool2d}
+
+
 @dataclass(frozen=True)
 class LeNetConfig:
     """LeNet-5 as LeCun et al. (1998) built it: 5×5 convolutions, average pooling, tanh.
@@ -47,18 +51,28 @@ class LeNetConfig:
         in_channels: image channels.
         image_size: side of the square input (28 for Fashion-MNIST; the paper used 32).
         num_classes: output logits.
+        activation: ``"tanh"`` (default), ``"sigmoid"`` (d2l.ai's LeNet) or ``"relu"``.
+        pooling: ``"avg"`` (default, as in the paper) or ``"max"``.
     """
 
     in_channels: int = 1
     image_size: int = 28
     num_classes: int = 10
+    activation: str = "tanh"
+    pooling: str = "avg"
+
+    def __post_init__(self) -> None:
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {sorted(POOLINGS)}, got {self.pooling!r}")
 
 
 class LeNet5(Classifier):
     """C1 conv 6@5×5 → S2 avg-pool → C3 conv 16@5×5 → S4 avg-pool → F5 120 → F6 84 → 10.
 
     Args:
-        config: input and output sizes.
+        config: input and output sizes, activation and pooling.
     """
 
     def __init__(self, config: LeNetConfig = LeNetConfig()) -> None:
@@ -67,12 +81,13 @@ class LeNet5(Classifier):
         pad = 2 if config.image_size == 28 else 0  # LeNet expects 32×32: pad 28×28 inputs by 2
         side = conv_output_size(config.image_size, 5, padding=pad) // 2
         side = conv_output_size(side, 5) // 2
+        act, pool = ACTIVATIONS[config.activation], POOLINGS[config.pooling]
         self.features = nn.Sequential(
-            nn.Conv2d(config.in_channels, 6, 5, padding=pad), nn.Tanh(), nn.AvgPool2d(2),
-            nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2),
+            nn.Conv2d(config.in_channels, 6, 5, padding=pad), act(), pool(2),
+            nn.Conv2d(6, 16, 5), act(), pool(2),
         )
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(16 * side * side, 120), nn.Tanh(), nn.Linear(120, 84), nn.Tanh(),
+            nn.Flatten(), nn.Linear(16 * side * side, 120), act(), nn.Linear(120, 84), act(),
             nn.Linear(84, config.num_classes),
         )
 
