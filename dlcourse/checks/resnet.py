@@ -67,8 +67,10 @@ def residual_forward(fn) -> str:
             f_x = block.bn2(block.conv2(block.relu(block.bn1(block.conv1(x)))))
             if isinstance(got, torch.Tensor) and got.shape == expected.shape:
                 if torch.allclose(got, block.relu(f_x) + block.shortcut(x), atol=1e-5):
-                    raise Mismatch("you apply the ReLU before adding the shortcut; the paper adds first, "
-                                   "then applies the ReLU: relu(F(x) + x)")
+                    raise Mismatch("you apply the ReLU before adding the shortcut: relu(F(x)) + x keeps a clean "
+                                   "identity path, but its residual relu(F(x)) can only be non-negative, so "
+                                   "every block could only increase its input. The paper adds first, then "
+                                   "applies the ReLU: relu(F(x) + x)")
                 if torch.allclose(got, block.relu(f_x), atol=1e-5):
                     raise Mismatch("the shortcut is missing: add block.shortcut(x) before the last ReLU")
         expect_tensor(got, expected, f"the output for in={in_ch}, width={width}, stride={stride}")
