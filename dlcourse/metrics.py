@@ -1,6 +1,8 @@
-"""Evaluation: accuracy, per-class precision/recall/F1, the confusion matrix, k-fold cross-validation."""
+"""Evaluation: accuracy, per-class precision/recall/F1, the confusion matrix, k-fold cross-validation,
+and McNemar's test for comparing two classifiers on the same test set."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -100,3 +102,29 @@ def cross_validate(score: Callable[[TensorData, TensorData], float], data: Tenso
     """
     return torch.tensor([float(score(data[tr], data[va]))
                          for tr, va in kfold_indices(data.y, k, seed, stratify)])
+
+
+def mcnemar(correct_a: Tensor, correct_b: Tensor) -> tuple[int, int, float]:
+    """McNemar's exact test of two classifiers scored on the *same* examples (McNemar, 1947).
+
+    Only the discordant examples carry information: ``b`` = right by A and wrong by B, ``c`` = wrong
+    by A and right by B. If the two are equally accurate, each discordant example is a fair coin,
+    ``b ~ Binomial(b + c, 1/2)``; the two-sided p-value is ``min(1, 2 · P(X ≤ min(b, c)))``, computed
+    exactly with integers (statsmodels' ``mcnemar(exact=True)``, scipy's ``binomtest(…, 0.5)``).
+
+    Args:
+        correct_a, correct_b: booleans (N,), whether each model got each example right.
+
+    Returns:
+        ``(b, c, p_value)``; ``p_value`` is 1 when the two never disagree.
+    """
+    if correct_a.shape != correct_b.shape or correct_a.dim() != 1:
+        raise ValueError(f"expected two boolean vectors of the same length, got {tuple(correct_a.shape)} "
+                         f"and {tuple(correct_b.shape)}")
+    if correct_a.dtype != torch.bool or correct_b.dtype != torch.bool:
+        raise TypeError("pass booleans: whether each prediction is right (e.g. preds == targets)")
+    b = int((correct_a & ~correct_b).sum())
+    c = int((~correct_a & correct_b).sum())
+    n, k = b + c, min(b, c)
+    tail = sum(math.comb(n, i) for i in range(k + 1))  # exact integers: no underflow for large n
+    return b, c, min(1.0, 2 * tail / 2 ** n)
