@@ -126,7 +126,8 @@ def fit(model: nn.Module, train_data: TensorData, *, epochs: int, batch_size: in
         weight_decay: float = 0.0, schedule: str = "constant", clip_grad_norm: float | None = None,
         val_data: TensorData | None = None, metrics: dict[str, Metric] | None = None,
         callbacks: Iterable[Callback] = (), device: torch.device | str | None = None,
-        seed: int = 0, progress: bool = True, desc: str = "training") -> History:
+        seed: int = 0, progress: bool = True, desc: str = "training",
+        augment: Callable[[Tensor, torch.Generator], Tensor] | None = None) -> History:
     """Train ``model`` on ``train_data`` and return the :class:`History`.
 
     Args:
@@ -148,6 +149,9 @@ def fit(model: nn.Module, train_data: TensorData, *, epochs: int, batch_size: in
         seed: seeds the batch order, so the same model and seed give the same run.
         progress: show a progress bar (a widget in notebooks, text in terminals).
         desc: the progress bar's label.
+        augment: ``augment(x, generator)`` transforms the inputs of every training batch (data
+            augmentation, e.g. :func:`dlcourse.data.transforms.random_shift`); its generator is
+            seeded from ``seed``. Validation data is never augmented.
     """
     if not hasattr(model, "loss"):
         raise TypeError(f"{type(model).__name__} has no loss(batch) method, which fit() needs")
@@ -169,6 +173,7 @@ def fit(model: nn.Module, train_data: TensorData, *, epochs: int, batch_size: in
     steps_per_epoch = math.ceil(len(train_data) / batch_size)
     sched = _scheduler(schedule, opt, lr, epochs * steps_per_epoch)
     gen = torch.Generator().manual_seed(seed)
+    aug_gen = torch.Generator().manual_seed(seed + 1)  # its own stream: augmenting leaves the batch order as it was
     callbacks = list(callbacks)
     history = History()
     bar = tqdm(total=epochs * steps_per_epoch, desc=desc, disable=not progress, mininterval=0.5)
@@ -177,6 +182,8 @@ def fit(model: nn.Module, train_data: TensorData, *, epochs: int, batch_size: in
         start = time.perf_counter()
         losses = []
         for batch in train_data.batches(batch_size, shuffle=True, generator=gen):
+            if augment is not None:
+                batch = (augment(batch[0], aug_gen), *batch[1:])
             opt.zero_grad(set_to_none=True)
             loss = model.loss(batch)
             loss.backward()
