@@ -32,7 +32,11 @@ def spirals(n: int = 600, classes: int = 3, noise: float = 0.2, seed: int = 0) -
 
 
 def adding_problem(n: int, length: int, seed: int = 0) -> TensorData:
-    """The adding problem (Hochreiter & Schmidhuber, 1997): remember two marked numbers, add them.
+    """The adding problem: remember two marked numbers, add them.
+
+    Introduced by Hochreiter & Schmidhuber (1997); this is the later variant of Arjovsky, Shah &
+    Bengio (2016), not the 1997 task (values in [-1, 1], the first marker among the first ten steps,
+    a rescaled target).
 
     Each sequence has ``length`` steps of two features: a random value in [0, 1) and a marker
     that is 1 at exactly two steps, one in each half of the sequence, 0 elsewhere. The target is
