@@ -126,7 +126,7 @@ def fit(model: nn.Module, train_data: TensorData, *, epochs: int, batch_size: in
         weight_decay: float = 0.0, schedule: str = "constant", clip_grad_norm: float | None = None,
         val_data: TensorData | None = None, metrics: dict[str, Metric] | None = None,
         callbacks: Iterable[Callback] = (), device: torch.device | str | None = None,
-        seed: int = 0, progress: bool = True, desc: str = "training",
+        seed: int | None = None, progress: bool = True, desc: str = "training",
         augment: Callable[[Tensor, torch.Generator], Tensor] | None = None) -> History:
     """Train ``model`` on ``train_data`` and return the :class:`History`.
 
@@ -146,7 +146,9 @@ def fit(model: nn.Module, train_data: TensorData, *, epochs: int, batch_size: in
         callbacks: e.g. :class:`EarlyStopping`.
         device: where to train; default :func:`dlcourse.utils.get_device`. On the CPU, denormal
             floats are flushed to zero from then on (`torch.set_flush_denormal`), for speed.
-        seed: seeds the batch order, so the same model and seed give the same run.
+        seed: seeds the batch order, so the same model and seed give the same run. None (the
+            default) draws it from PyTorch's global generator, so ``seed_everything(s)`` before
+            building the model decides the initialisation and the batch order alike.
         progress: show a progress bar (a widget in notebooks, text in terminals).
         desc: the progress bar's label.
         augment: ``augment(x, generator)`` transforms the inputs of every training batch (data
@@ -172,6 +174,8 @@ def fit(model: nn.Module, train_data: TensorData, *, epochs: int, batch_size: in
     opt = OPTIMIZERS[optimizer](params, lr, weight_decay) if isinstance(optimizer, str) else optimizer(params)
     steps_per_epoch = math.ceil(len(train_data) / batch_size)
     sched = _scheduler(schedule, opt, lr, epochs * steps_per_epoch)
+    if seed is None:
+        seed = int(torch.randint(0, 2**31 - 2, (1,)).item())
     gen = torch.Generator().manual_seed(seed)
     aug_gen = torch.Generator().manual_seed(seed + 1)  # its own stream: augmenting leaves the batch order as it was
     callbacks = list(callbacks)
