@@ -8,6 +8,7 @@
 Each chapter declares its budget and headline claim in its notebook metadata, e.g.
 ``"dlcourse": {"budget_s": 120, "headline": {"name": "test_acc", "target": 0.87, "at_least": true}}``,
 and glues the headline number (myst-nb's ``glue``), so the page shows exactly what the run measured.
+Each executed notebook is kept, with its outputs, in ``results/executed/`` (not committed).
 
 With ``--seeds``, each chapter runs once per seed (``$DLCOURSE_SEED``, read by
 ``dlcourse.chapter_seed``); the first seed's run is the one the page quotes, and every numeric value
@@ -35,6 +36,7 @@ from .utils import SEED_ENV
 
 RESULTS = Path("results") / "benchmark.json"  # relative to the course checkout
 PAGE = Path("appendix") / "results.md"
+EXECUTED = Path("results") / "executed"  # each run's executed notebook, outputs included (not committed)
 
 
 def glued_values(nb: nbformat.NotebookNode) -> dict[str, object]:
@@ -57,9 +59,10 @@ def glued_values(nb: nbformat.NotebookNode) -> dict[str, object]:
     return values
 
 
-def run_chapter(path: Path, timeout: int = 900, seed: int | None = None) -> dict:
+def run_chapter(path: Path, timeout: int = 900, seed: int | None = None, save_to: Path | None = None) -> dict:
     """Execute one notebook in its own folder (under ``seed`` when given); return its wall time,
-    glued values and claim."""
+    glued values and claim. With ``save_to``, the executed notebook is written there too (a failed
+    run included, so its traceback can be read)."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
@@ -78,6 +81,9 @@ def run_chapter(path: Path, timeout: int = 900, seed: int | None = None) -> dict
         else:
             os.environ[SEED_ENV] = previous
     seconds = time.perf_counter() - start
+    if save_to is not None:
+        save_to.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, save_to)
     meta = nb.metadata.get("dlcourse", {})
     values = glued_values(nb)
     headline = meta.get("headline")
@@ -195,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             runs = []
             for seed in args.seeds or [None]:
                 print(f"running {path.name}" + (f" under seed {seed}" if seed is not None else "") + " …", flush=True)
-                runs.append(run_chapter(path, args.timeout, seed))
+                saved = root / EXECUTED / (path.stem + (f".seed{seed}" if seed is not None else "") + ".ipynb")
+                runs.append(run_chapter(path, args.timeout, seed, save_to=saved))
                 status = "FAILED: " + runs[-1]["error"] if runs[-1]["error"] else f"headline met: {runs[-1]['headline_met']}"
                 print(f"  {runs[-1]['seconds']} s (budget {runs[-1]['budget_s']} s), {status}", flush=True)
             r = by_name[path.stem] = merge_seeds(runs)
