@@ -6,11 +6,15 @@ import copy
 import io
 import logging
 import time
+from dataclasses import dataclass
+from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import prune
+
+from .data.tensors import TensorData
 
 QMIN, QMAX = -128, 127  # int8
 
@@ -163,8 +167,64 @@ class Distiller(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.student(x)
 
-    def loss(self, batch: tuple[Tensor, Tensor]) -> Tensor:
-        x, y = batch
-        with torch.no_grad():
-            teacher_logits = self.teacher(x)  # (B, K)
+    def loss(self, batch: tuple[Tensor, ...]) -> Tensor:
+        """``batch`` is ``(x, y)``, or ``(x, y, teacher_logits)`` from :func:`with_teacher_logits`, whose
+        logits were computed once beforehand instead of by running the teacher at every step."""
+        x, y, *cached = batch
+        if cached:
+            teacher_logits = cached[0]  # (B, K), precomputed
+        else:
+            with torch.no_grad():
+                teacher_logits = self.teacher(x)  # (B, K)
         return distillation_loss(self.student(x), teacher_logits, y, self.temperature, self.alpha)
+
+
+@dataclass(frozen=True)
+class TeacherData(TensorData):
+    """Training data with a frozen teacher's logits attached; batches are ``(x, y, teacher_logits)``.
+
+    Same batches, in the same order for the same generator, as the plain ``TensorData``: only the
+    logits are added. Build it with :func:`with_teacher_logits`.
+    """
+
+    logits: Tensor | None = None  # (N, K)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.logits is None or len(self.logits) != len(self.x):
+            raise ValueError("logits must be a tensor with one row per example")
+
+    def __getitem__(self, index) -> "TeacherData":
+        if isinstance(index, int):
+            index = slice(index, index + 1)
+        return TeacherData(self.x[index], self.y[index], self.classes, self.logits[index])
+
+    def to(self, device: torch.device | str) -> "TeacherData":
+        return TeacherData(self.x.to(device), self.y.to(device), self.classes, self.logits.to(device))
+
+    def batches(self, batch_size: int, shuffle: bool = False,
+                generator: torch.Generator | None = None) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+        """Yield ``(x, y, teacher_logits)`` batches, indexed exactly as ``TensorData.batches`` would."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        n = len(self)
+        if shuffle:
+            order = torch.randperm(n, generator=generator).to(self.x.device)
+        else:
+            order = torch.arange(n, device=self.x.device)
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            yield self.x[idx], self.y[idx], self.logits[idx]
+
+
+@torch.no_grad()
+def with_teacher_logits(data: TensorData, teacher: nn.Module, batch_size: int = 1024) -> TeacherData:
+    """``data`` with ``teacher``'s logits on every example, computed once (in eval mode, on the teacher's device).
+
+    A frozen teacher in eval mode gives the same logits for an image at every epoch, so computing them
+    once and training a :class:`Distiller` on the result skips one teacher forward pass per step.
+    """
+    teacher.eval()
+    device = next(teacher.parameters()).device
+    logits = torch.cat([teacher(x.to(device)).cpu() for x, _ in data.batches(batch_size)])
+    return TeacherData(data.x, data.y, data.classes, logits)

@@ -1,7 +1,10 @@
-"""Trained models that later chapters reuse, kept in the data directory and retrained when absent.
+"""Trained models kept in the data directory with their training recipes, retrained when absent.
+
+Chapter 2 trains its small ResNet by the recipe here and stores it; no later chapter depends on it
+(chapter 3 distils from a CNN it trains itself), but anyone who wants the model can load or retrain it.
 
 >>> from dlcourse import zoo
->>> teacher = zoo.load_or_train("small-resnet-fashion")   # ~1 min on a laptop CPU the first time
+>>> resnet = zoo.load_or_train("small-resnet-fashion")   # ~1 min on a laptop CPU the first time
 """
 from __future__ import annotations
 
