@@ -23,21 +23,6 @@ def recurrent_layer(cell: str, input_size: int, hidden: int, num_layers: int = 1
     return CELLS[cell](input_size, hidden, num_layers, batch_first=True, **options)
 
 
-@torch.no_grad()
-def set_forget_bias(lstm: nn.Module, value: float = 1.0) -> nn.Module:
-    """Start every layer's forget gate at σ(value) (Gers et al. 2000; Jozefowicz et al. 2015 use 1).
-
-    PyTorch's LSTM has two bias vectors per layer, stacked i, f, g, o; their forget blocks are set
-    to ``value`` and 0, so the forget gate's total bias is ``value``. Works on ``nn.LSTM`` and on a
-    :class:`ScratchRecurrent` LSTM (same parameter names). Returns the layer.
-    """
-    hidden = lstm.hidden_size
-    for k in range(lstm.num_layers):
-        getattr(lstm, f"bias_ih_l{k}")[hidden:2 * hidden] = value
-        getattr(lstm, f"bias_hh_l{k}")[hidden:2 * hidden] = 0.0
-    return lstm
-
-
 class ScratchRecurrent(nn.Module):
     """A multi-layer recurrent layer run one time step at a time, batch first.
 
@@ -207,15 +192,12 @@ class SequenceRegressorConfig:
         hidden: recurrent units.
         cell: ``"rnn"``, ``"lstm"`` or ``"gru"``.
         num_layers: stacked recurrent layers.
-        forget_bias: for an LSTM, the forget gate's initial bias (:func:`set_forget_bias`); None
-            keeps PyTorch's initialisation.
     """
 
     input_size: int = 1
     hidden: int = 32
     cell: str = "rnn"
     num_layers: int = 1
-    forget_bias: float | None = None
 
 
 class SequenceRegressor(nn.Module):
@@ -227,10 +209,6 @@ class SequenceRegressor(nn.Module):
         super().__init__()
         self.config = config
         self.rnn = recurrent_layer(config.cell, config.input_size, config.hidden, config.num_layers)
-        if config.forget_bias is not None:
-            if config.cell != "lstm":
-                raise ValueError(f"forget_bias needs an LSTM, got cell={config.cell!r}")
-            set_forget_bias(self.rnn, config.forget_bias)
         self.head = nn.Linear(config.hidden, 1)
 
     def forward(self, x: Tensor) -> Tensor:
