@@ -7,7 +7,6 @@ import io
 import logging
 import time
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -202,19 +201,9 @@ class TeacherData(TensorData):
     def to(self, device: torch.device | str) -> "TeacherData":
         return TeacherData(self.x.to(device), self.y.to(device), self.classes, self.logits.to(device))
 
-    def batches(self, batch_size: int, shuffle: bool = False,
-                generator: torch.Generator | None = None) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
-        """Yield ``(x, y, teacher_logits)`` batches, indexed exactly as ``TensorData.batches`` would."""
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        n = len(self)
-        if shuffle:
-            order = torch.randperm(n, generator=generator).to(self.x.device)
-        else:
-            order = torch.arange(n, device=self.x.device)
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            yield self.x[idx], self.y[idx], self.logits[idx]
+    def rows(self, index: Tensor | slice) -> tuple[Tensor, Tensor, Tensor]:
+        """One batch, ``(x, y, teacher_logits)``: the same rows ``TensorData.batches`` picks, plus the logits."""
+        return self.x[index], self.y[index], self.logits[index]
 
 
 @torch.no_grad()

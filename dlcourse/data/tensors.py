@@ -45,19 +45,22 @@ class TensorData:
         return self.x, self.y
 
     def batches(self, batch_size: int, shuffle: bool = False,
-                generator: torch.Generator | None = None) -> Iterator[tuple[Tensor, Tensor]]:
-        """Yield ``(x, y)`` batches; the last one may be smaller."""
+                generator: torch.Generator | None = None) -> Iterator[tuple[Tensor, ...]]:
+        """Yield ``(x, y)`` batches (a subclass may add fields through :meth:`rows`); the last one may be smaller."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         n = len(self)
         if shuffle:
             order = torch.randperm(n, generator=generator).to(self.x.device)
             for start in range(0, n, batch_size):
-                idx = order[start:start + batch_size]
-                yield self.x[idx], self.y[idx]
+                yield self.rows(order[start:start + batch_size])
         else:
             for start in range(0, n, batch_size):
-                yield self.x[start:start + batch_size], self.y[start:start + batch_size]
+                yield self.rows(slice(start, start + batch_size))
+
+    def rows(self, index: Tensor | slice) -> tuple[Tensor, ...]:
+        """The tensors of one batch, ``(x, y)``, at ``index``."""
+        return self.x[index], self.y[index]
 
 
 def shuffled_by_class(y: Tensor, generator: torch.Generator) -> list[Tensor]:
