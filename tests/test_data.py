@@ -254,3 +254,18 @@ def test_photos_come_from_scikit_image():
     assert data.photo("astronaut").shape == (1, 512, 512)
     with pytest.raises(ValueError, match="choose one of"):
         data.photo("lena")
+
+
+def test_sequence_tasks_are_reversals_and_sorts_of_their_inputs():
+    for kind in ("reverse", "sort"):
+        d = data.sequence_task(kind, 50, 30, symbols=10, seed=3)
+        assert d.x.shape == d.y.shape == (50, 30) and d.x.dtype == d.y.dtype == torch.long
+        assert int(d.x.max()) < data.bos_id(10)
+        assert torch.equal(d.y.sort(1).values, d.x.sort(1).values)  # a permutation of the input
+        if kind == "reverse":
+            assert torch.equal(d.y, d.x.flip(1))
+        else:
+            assert (d.y[:, 1:] >= d.y[:, :-1]).all()
+    assert torch.equal(data.sequence_task("sort", 5, 7, seed=1).x, data.sequence_task("sort", 5, 7, seed=1).x)
+    with pytest.raises(ValueError, match="kind"):
+        data.sequence_task("copy", 5, 7)

@@ -16,7 +16,7 @@ from .registry import REGISTRY, Dataset, get, load
 from .series import TimeSeries
 from .tensors import TensorData, train_val_split
 from .text import TextData
-from .toy import adding_problem, spirals
+from .toy import adding_problem, bos_id, sequence_task, spirals
 
 __all__ = ["DataNotFoundError", "Dataset", "PHOTOS", "REGISTRY", "TensorData", "TextData", "TimeSeries", "adding_problem",
-           "data_dir", "get", "load", "photo", "spirals", "train_val_split"]
+           "bos_id", "data_dir", "get", "load", "photo", "sequence_task", "spirals", "train_val_split"]

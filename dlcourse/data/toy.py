@@ -1,5 +1,6 @@
 """Small synthetic problems (clearly not real data): 2-D points for pictures of decision boundaries,
-and the adding problem that tests memory over long sequences."""
+the adding problem that tests memory over long sequences, and sequence-to-sequence tasks whose
+answer needs the whole input (reversing, sorting)."""
 from __future__ import annotations
 
 import math
@@ -55,3 +56,33 @@ def adding_problem(n: int, length: int, seed: int = 0) -> TensorData:
     markers[torch.arange(n), first] = 1.0
     markers[torch.arange(n), second] = 1.0
     return TensorData(torch.stack([values, markers], dim=-1), (values * markers).sum(dim=1))
+
+
+SEQUENCE_TASKS = ("reverse", "sort")
+
+
+def sequence_task(kind: str, n: int, length: int, symbols: int = 10, seed: int = 0) -> TensorData:
+    """A sequence-to-sequence task: read ``length`` random symbols, write them reversed or sorted.
+
+    Every output token depends on input tokens far away (the first output is the *last* input when
+    reversing, the smallest anywhere when sorting), so a model must carry or look back at the whole
+    input: the test bed of attention (Bahdanau et al., 2015) and of the Transformer.
+
+    Symbols are ids ``0 … symbols − 1``; id ``symbols`` is free for a decoder's start token
+    (:data:`bos_id`), so models use a vocabulary of ``symbols + 1``.
+
+    Returns ``TensorData`` with x (n, length) the inputs and y (n, length) the outputs (int64).
+    """
+    if kind not in SEQUENCE_TASKS:
+        raise ValueError(f"kind must be one of {SEQUENCE_TASKS}, got {kind!r}")
+    if length < 1 or n < 1 or symbols < 2:
+        raise ValueError(f"need length >= 1, n >= 1 and symbols >= 2, got {length}, {n}, {symbols}")
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, symbols, (n, length), generator=gen)
+    y = x.flip(1) if kind == "reverse" else x.sort(dim=1).values
+    return TensorData(x, y.contiguous())
+
+
+def bos_id(symbols: int) -> int:
+    """The start-of-sequence id of :func:`sequence_task` with ``symbols`` symbols (one past the last)."""
+    return symbols
