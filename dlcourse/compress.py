@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from torch.nn.utils import prune
 
 from .data.tensors import TensorData
+from .utils import evaluating
 
 QMIN, QMAX = -128, 127  # int8
 
@@ -86,15 +87,15 @@ def model_size_bytes(model: nn.Module) -> int:
 
 @torch.no_grad()
 def latency(model: nn.Module, x: Tensor, repeats: int = 20, warmup: int = 3) -> float:
-    """Median seconds of one forward pass on ``x`` (in eval mode, after a warm-up)."""
-    model.eval()
-    for _ in range(warmup):
-        model(x)
+    """Median seconds of one forward pass on ``x`` (in eval mode, after a warm-up; the mode is restored)."""
     times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model(x)
-        times.append(time.perf_counter() - start)
+    with evaluating(model):
+        for _ in range(warmup):
+            model(x)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model(x)
+            times.append(time.perf_counter() - start)
     return sorted(times)[len(times) // 2]
 
 
@@ -213,7 +214,7 @@ def with_teacher_logits(data: TensorData, teacher: nn.Module, batch_size: int = 
     A frozen teacher in eval mode gives the same logits for an image at every epoch, so computing them
     once and training a :class:`Distiller` on the result skips one teacher forward pass per step.
     """
-    teacher.eval()
     device = next(teacher.parameters()).device
-    logits = torch.cat([teacher(x.to(device)).cpu() for x, _ in data.batches(batch_size)])
+    with evaluating(teacher):
+        logits = torch.cat([teacher(x.to(device)).cpu() for x, _ in data.batches(batch_size)])
     return TeacherData(data.x, data.y, data.classes, logits)

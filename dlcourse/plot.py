@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from .data.tensors import TensorData
 from .train import History
+from .utils import evaluating
 
 
 def _axes(ax, figsize) -> tuple[Figure, plt.Axes]:
@@ -117,10 +118,8 @@ def decision_boundary(model: nn.Module, data: TensorData, ax=None, resolution: i
                             indexing="xy")
     grid = torch.stack([gx.flatten(), gy.flatten()], dim=1)  # (R*R, 2)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    pred = model(grid.to(device)).argmax(dim=1).cpu().reshape(resolution, resolution)  # (R, R)
-    model.train(was_training)
+    with evaluating(model):
+        pred = model(grid.to(device)).argmax(dim=1).cpu().reshape(resolution, resolution)  # (R, R)
     k = int(data.y.max()) + 1
     cmap = plt.get_cmap("tab10")
     ax.contourf(gx, gy, pred, levels=torch.arange(k + 1) - 0.5, colors=[cmap(i) for i in range(k)], alpha=0.25)

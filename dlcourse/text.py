@@ -143,19 +143,6 @@ def bits(nats: float) -> float:
     return nats / math.log(2)
 
 
-def sample_next(logits: Tensor, temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
-    """Draw one token id per row of ``logits`` (B, V) from ``softmax(logits / temperature)``.
-
-    ``temperature → 0`` tends to the arg-max (greedy); exactly 0 is greedy.
-    """
-    if temperature < 0:
-        raise ValueError(f"temperature must be ≥ 0, got {temperature}")
-    if temperature == 0:
-        return logits.argmax(dim=-1)
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-
-
 def lm_nats(model: torch.nn.Module, ids: Tensor, seq_len: int, batch_size: int = 256) -> float:
     """The course's language-model metric: mean cross-entropy, in nats per token, of predicting
     every token of ``ids`` after the first from at most ``seq_len`` tokens before it.

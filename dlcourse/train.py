@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .data.tensors import TensorData
-from .utils import get_device
+from .utils import evaluating, get_device
 
 Metric = Callable[[Tensor, Tensor], float]  # (model outputs, targets) -> number
 OPTIMIZERS = {
@@ -94,23 +94,19 @@ class EarlyStopping(Callback):
 def evaluate(model: nn.Module, data: TensorData, batch_size: int = 1024,
              metrics: dict[str, Metric] | None = None) -> dict[str, float]:
     """Mean loss over ``data`` (weighted by batch size) and each metric on the model's outputs."""
-    was_training = model.training
-    model.eval()
-    try:
-        device = next(model.parameters()).device
-        data = data.to(device)
-        total, outputs = 0.0, []
+    device = next(model.parameters()).device
+    data = data.to(device)
+    total, outputs = 0.0, []
+    with evaluating(model):
         for batch in data.batches(batch_size):
             total += model.loss(batch).item() * len(batch[0])
             if metrics:
                 outputs.append(model(batch[0]))
-        result = {"loss": total / len(data)}
-        if metrics:
-            out = torch.cat(outputs)
-            result.update({name: float(fn(out, data.y)) for name, fn in metrics.items()})
-        return result
-    finally:
-        model.train(was_training)
+    result = {"loss": total / len(data)}
+    if metrics:
+        out = torch.cat(outputs)
+        result.update({name: float(fn(out, data.y)) for name, fn in metrics.items()})
+    return result
 
 
 def _scheduler(name: str, optimizer: torch.optim.Optimizer, lr: float, total_steps: int):

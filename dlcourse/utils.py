@@ -1,11 +1,13 @@
 """Everyday helpers: device choice, seeding, parameter counts, a timer, a model summary, checkpoints."""
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -62,6 +64,22 @@ def chapter_seed(default: int = 0) -> int:
         return int(raw)
     except ValueError:
         raise ValueError(f"${SEED_ENV} must be an integer, got {raw!r}") from None
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode inside a ``with`` block and restore its previous mode after it,
+    even when the block raises: ``with evaluating(model), torch.no_grad(): ...``.
+
+    Eval mode makes dropout the identity and BatchNorm use its running statistics; it does not
+    turn off gradients (add ``torch.no_grad()`` for that).
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -153,13 +171,10 @@ def summary(model: nn.Module, input_size: tuple[int, ...], dtype: torch.dtype = 
             hooks.append(module.register_forward_hook(hook(name)))
     device = next(model.parameters()).device
     x = torch.zeros((1, *input_size), dtype=dtype, device=device)
-    was_training = model.training
-    model.eval()
     try:
-        with torch.no_grad():
+        with evaluating(model), torch.no_grad():
             model(x)
     finally:
-        model.train(was_training)
         for h in hooks:
             h.remove()
     return Summary(tuple(rows), count_parameters(model), sum(r.mult_adds for r in rows))

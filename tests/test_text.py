@@ -59,19 +59,6 @@ def test_ngram_baselines_against_hand_computed_values():
         text.ngram_nats(train, train, 3, 3)
 
 
-def test_sampling_temperatures():
-    logits = torch.tensor([[0.0, 2.0, 1.0]])
-    assert text.sample_next(logits, 0).tolist() == [1]
-    g = torch.Generator().manual_seed(0)
-    draws = torch.stack([text.sample_next(logits, 1.0, g) for _ in range(4000)]).flatten()
-    freq = torch.bincount(draws, minlength=3).float() / 4000
-    assert torch.allclose(freq, torch.softmax(logits[0], 0), atol=0.03)
-    cold = torch.stack([text.sample_next(logits, 0.1, g) for _ in range(200)]).flatten()
-    assert (cold == 1).float().mean() > 0.99
-    with pytest.raises(ValueError):
-        text.sample_next(logits, -1.0)
-
-
 def test_lm_nats_equals_the_mean_cross_entropy():
     class Uniform(torch.nn.Module):
         def __init__(self):

@@ -80,3 +80,17 @@ def test_bad_checkpoints_are_refused(tmp_path):
     torch.save({"state_dict": {}, "extra": Evil()}, tmp_path / "evil.pt")
     with pytest.raises(ValueError):  # weights_only=True refuses to unpickle arbitrary objects
         dlcourse.load_checkpoint(nn.Linear(3, 2), tmp_path / "evil.pt")
+
+
+def test_evaluating_switches_to_eval_and_restores_the_mode_even_on_error():
+    from dlcourse.utils import evaluating
+    net = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
+    for start in (True, False):
+        net.train(start)
+        with evaluating(net) as same:
+            assert same is net and not net.training and not net[1].training
+        assert net.training is start
+        with pytest.raises(RuntimeError, match="boom"):
+            with evaluating(net):
+                raise RuntimeError("boom")
+        assert net.training is start

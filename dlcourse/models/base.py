@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..utils import evaluating
+
 
 class Classifier(nn.Module):
     """A module whose ``forward`` returns class logits (B, K); adds ``loss`` and ``predict``.
@@ -24,12 +26,8 @@ class Classifier(nn.Module):
     @torch.no_grad()
     def predict(self, x: Tensor, batch_size: int = 4096) -> Tensor:
         """Predicted class ids (N,), computed in eval mode and in batches."""
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             return torch.cat([self(x[i:i + batch_size]).argmax(dim=1) for i in range(0, len(x), batch_size)])
-        finally:
-            self.train(was_training)
 
 
 def check_images(x: Tensor, channels: int, size: int) -> None:

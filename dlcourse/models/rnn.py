@@ -9,8 +9,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from ..text import sample_next
+from ..utils import evaluating
 from .base import Classifier
+from .sampling import sample_next
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # blocks of `hidden` rows stacked in each weight matrix
@@ -280,16 +281,12 @@ class CharLM(nn.Module):
 
         The state is carried from step to step, so each new character costs one recurrent step.
         """
-        was_training = self.training
-        self.eval()
-        try:
-            device = next(self.parameters()).device
+        device = next(self.parameters()).device
+        out = []
+        with evaluating(self):
             logits, state = self.step(prompt.view(1, -1).to(device))
-            out = []
             for _ in range(length):
                 nxt = sample_next(logits[:, -1].cpu(), temperature, generator).to(device)  # (1,)
                 out.append(int(nxt))
                 logits, state = self.step(nxt.view(1, 1), state)
-            return torch.tensor(out, dtype=torch.long)
-        finally:
-            self.train(was_training)
+        return torch.tensor(out, dtype=torch.long)
