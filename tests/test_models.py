@@ -165,7 +165,7 @@ def test_resnet_config_is_checked():
 # ---------------------------------------------------------------- lightweight networks
 
 from dlcourse.models import MobileNet, MobileNetConfig, SeparableBlock, channel_shuffle, mobilenet_v1  # noqa: E402
-from dlcourse.models.mobilenet import Pointwise  # noqa: E402
+from dlcourse.models.blocks import Pointwise  # noqa: E402
 
 
 @pytest.mark.parametrize("alpha, paper_params, paper_mult_adds", [

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import compress
-from ..models.mobilenet import SeparableBlock
+from ..models.blocks import SeparableBlock
 from ..utils import summary
 from .core import Mismatch, call, check, expect_number, expect_tensor
 

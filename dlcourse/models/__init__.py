@@ -2,7 +2,8 @@
 from .base import Classifier
 from .cnn import CNNConfig, LeNet5, LeNetConfig, SmallCNN, conv_output_size, receptive_field
 from .mlp import MLP, MLPConfig
-from .mobilenet import MobileNet, MobileNetConfig, SeparableBlock, channel_shuffle, mobilenet_v1
+from .blocks import SeparableBlock
+from .mobilenet import MobileNet, MobileNetConfig, channel_shuffle, mobilenet_v1
 from .resnet import SMALL_RESNET, BasicBlock, Bottleneck, ResNet, ResNetConfig, resnet18, resnet34, resnet50
 from .rnn import (BagOfWords, CharLM, CharLMConfig, ScratchRecurrent, SequenceClassifier, SequenceClassifierConfig,
                   SequenceRegressor, SequenceRegressorConfig, lengths_of)

@@ -7,7 +7,7 @@ from typing import Sequence
 from torch import Tensor, nn
 
 from .base import Classifier, check_images
-from .mobilenet import SeparableBlock
+from .blocks import SeparableBlock
 
 
 def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
