@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
 from dlcourse import metrics, train
 from dlcourse.data import TensorData
@@ -107,3 +108,54 @@ def test_batch_order_follows_the_global_seed_unless_given():
     assert torch.equal(run(1), run(1))  # same seed, same run (CPU kernels are deterministic)
     assert not torch.equal(run(1), run(2))  # another global seed shuffles the batches differently
     assert torch.equal(run(1, seed=5), run(2, seed=5))  # an explicit seed fixes the batch order
+
+
+class _Chase(nn.Module):
+    """Two parts trained in turn: ``a`` moves to 1, then ``b`` moves to where ``a`` is now."""
+
+    def __init__(self, shared: bool = False):
+        super().__init__()
+        self.a = nn.Parameter(torch.zeros(()))
+        self.b = self.a if shared else nn.Parameter(torch.zeros(()))
+
+    def parts(self):
+        return {"a": [self.a], "b": [self.b]}
+
+    def loss(self, batch, part):
+        return (self.a - 1) ** 2 if part == "a" else (self.b - self.a) ** 2
+
+
+def test_fit_steps_each_part_in_turn_with_its_own_optimizer():
+    one = TensorData(torch.zeros(1, 1), torch.zeros(1))
+    model = _Chase()
+    # sgd on (a − 1)²: a ← 0 − 0.5·2(0 − 1) = 1; then b's loss sees the *updated* a: b ← 0 − lr_b·2(0 − 1)
+    history = train.fit(model, one, epochs=1, batch_size=1, lr={"a": 0.5, "b": 0.25}, optimizer="sgd",
+                        progress=False, device="cpu")
+    assert model.a.item() == 1.0 and model.b.item() == 0.5  # exact: binary fractions
+    assert history.part_loss == {"a": [1.0], "b": [1.0]} and history.step_loss == []
+    assert set(history.keys()) >= {"train_loss_a", "train_loss_b"}
+    with pytest.raises(ValueError, match="no entry for part 'b'"):
+        train.fit(_Chase(), one, epochs=1, lr={"a": 0.5}, progress=False, device="cpu")
+    with pytest.raises(ValueError, match="shares parameters"):
+        train.fit(_Chase(shared=True), one, epochs=1, progress=False, device="cpu")
+
+
+def test_evaluate_every_records_a_validation_curve_within_an_epoch():
+    model, d = small_model(), blobs()
+    every = train.EvaluateEvery(3, d[:50], metrics={"acc": metrics.accuracy})
+    history = train.fit(model, d, epochs=1, batch_size=20, progress=False, device="cpu", callbacks=[every])
+    steps = math.ceil(len(d) / 20)
+    expected = list(range(3, steps + 1, 3)) + ([steps] if steps % 3 else [])
+    assert [r["step"] for r in history.steps] == expected
+    assert set(history.steps[0]) == {"step", "val_loss", "val_acc"}
+    assert history.steps[-1]["val_loss"] == pytest.approx(train.evaluate(model, d[:50])["loss"])
+
+
+def test_a_step_callback_can_stop_training_mid_epoch():
+    class StopAt(train.Callback):
+        def on_step_end(self, model, history, step):
+            return step == 4
+
+    history = train.fit(small_model(), blobs(), epochs=3, batch_size=20, progress=False, device="cpu",
+                        callbacks=[StopAt()])
+    assert len(history.step_loss) == 4 and history.stopped_early and len(history.epochs) == 1
