@@ -11,26 +11,26 @@ from .core import Mismatch, call, check, expect_number, expect_tensor
 def lstm_params(answer) -> str:
     """``answer``: the number of parameters of ``nn.LSTM(input_size=32, hidden_size=64)``."""
     expected = sum(p.numel() for p in nn.LSTM(32, 64).parameters())
-    I, H = 32, 64
-    if answer == H * (I + H) + H or answer == H * (I + H) + 2 * H:
+    D, U = 32, 64
+    if answer == U * (D + U) + U or answer == U * (D + U) + 2 * U:
         raise Mismatch(f"{answer:,} is one block: an LSTM has four (input, forget and output gates, and the "
                        "candidate), each with its own weights and biases")
-    if answer == 4 * (H * (I + H) + H):
+    if answer == 4 * (U * (D + U) + U):
         raise Mismatch(f"{answer:,} has one bias per gate unit; PyTorch keeps two (b_ih and b_hh), "
-                       "so count 4·2·H biases")
+                       "so count 4·2·U biases")
     expect_number(answer, expected, "the parameter count")
-    return f"{expected:,} = 4·(H·(I + H) + 2·H): four blocks, each with two weight matrices and two biases"
+    return f"{expected:,} = 4·(U·(D + U) + 2·U): four blocks, each with two weight matrices and two biases"
 
 
 @check("One step of an LSTM cell")
 def lstm_cell(fn) -> str:
     """``fn(x, h, c, W_ih, W_hh, b_ih, b_hh)`` → ``(h_new, c_new)`` with PyTorch's gate order i, f, g, o."""
     g = torch.Generator().manual_seed(0)
-    B, I, H = 4, 3, 5
-    x, h, c = torch.randn(B, I, generator=g), torch.randn(B, H, generator=g), torch.randn(B, H, generator=g)
-    W_ih, W_hh = torch.randn(4 * H, I, generator=g), torch.randn(4 * H, H, generator=g)
-    b_ih, b_hh = torch.randn(4 * H, generator=g), torch.randn(4 * H, generator=g)
-    cell = nn.LSTMCell(I, H)  # the reference: PyTorch's cell with the same weights
+    B, D, U = 4, 3, 5
+    x, h, c = torch.randn(B, D, generator=g), torch.randn(B, U, generator=g), torch.randn(B, U, generator=g)
+    W_ih, W_hh = torch.randn(4 * U, D, generator=g), torch.randn(4 * U, U, generator=g)
+    b_ih, b_hh = torch.randn(4 * U, generator=g), torch.randn(4 * U, generator=g)
+    cell = nn.LSTMCell(D, U)  # the reference: PyTorch's cell with the same weights
     with torch.no_grad():
         for p, v in zip([cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh], [W_ih, W_hh, b_ih, b_hh]):
             p.copy_(v)

@@ -9,7 +9,7 @@ from .core import Mismatch, call, check, expect_tensor
 
 @check("One step of a vanilla RNN")
 def rnn_step(fn) -> str:
-    """``fn(x, h, W_xh, W_hh, b)`` → ``tanh(x W_xhᵀ + h W_hhᵀ + b)`` for x (B, I), h (B, H)."""
+    """``fn(x, h, W_xh, W_hh, b)`` → ``tanh(x W_xhᵀ + h W_hhᵀ + b)`` for x (B, D), h (B, U)."""
     g = torch.Generator().manual_seed(0)
     x, h = torch.randn(4, 3, generator=g), torch.randn(4, 5, generator=g)
     W_xh, W_hh, b = torch.randn(5, 3, generator=g), torch.randn(5, 5, generator=g), torch.randn(5, generator=g)

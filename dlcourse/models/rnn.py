@@ -28,7 +28,7 @@ class ScratchRecurrent(nn.Module):
     """A multi-layer recurrent layer run one time step at a time, batch first.
 
     Parameters are named and shaped as in ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``
-    (``weight_ih_l0`` (G·H, I), ``weight_hh_l0`` (G·H, H), ``bias_ih_l0``, ``bias_hh_l0``, …), so
+    (``weight_ih_l0`` (G·U, D), ``weight_hh_l0`` (G·U, U), ``bias_ih_l0``, ``bias_hh_l0``, …), so
     ``scratch.load_state_dict(builtin.state_dict())`` makes the two compute the same function.
 
     Args:
@@ -49,7 +49,7 @@ class ScratchRecurrent(nn.Module):
         self.kind, self.hidden_size, self.num_layers = kind, hidden_size, num_layers
         self.activation = torch.tanh if nonlinearity == "tanh" else torch.relu
         rows = GATES[kind] * hidden_size
-        bound = hidden_size ** -0.5  # PyTorch's initialisation: U(−1/√H, 1/√H)
+        bound = hidden_size ** -0.5  # PyTorch's initialisation: uniform on (−1/√U, 1/√U)
         for k in range(num_layers):
             fan_in = input_size if k == 0 else hidden_size
             for name, shape in [(f"weight_ih_l{k}", (rows, fan_in)), (f"weight_hh_l{k}", (rows, hidden_size)),
@@ -57,7 +57,7 @@ class ScratchRecurrent(nn.Module):
                 self.register_parameter(name, nn.Parameter(torch.empty(shape).uniform_(-bound, bound)))
 
     def cell(self, x: Tensor, state: tuple[Tensor, ...], k: int) -> tuple[tuple[Tensor, ...], dict[str, Tensor]]:
-        """One time step of layer ``k``: input x (B, I), state (h,) or (h, c) each (B, H).
+        """One time step of layer ``k``: input x (B, D), state (h,) or (h, c) each (B, U).
 
         Returns the new state and the gate activations (for pictures of the gates at work).
         """
@@ -82,15 +82,15 @@ class ScratchRecurrent(nn.Module):
 
     def forward(self, x: Tensor, state: Tensor | tuple[Tensor, Tensor] | None = None,
                 return_gates: bool = False):
-        """Run over x (B, T, I); the state and the result follow PyTorch's conventions.
+        """Run over x (B, T, D); the state and the result follow PyTorch's conventions.
 
-        Returns ``(outputs (B, T, H), h_n)`` with ``h_n`` (L, B, H), or ``(h_n, c_n)`` for the LSTM;
-        with ``return_gates``, also a dict of gate activations of the last layer, each (B, T, H).
+        Returns ``(outputs (B, T, U), h_n)`` with ``h_n`` (L, B, U), or ``(h_n, c_n)`` for the LSTM;
+        with ``return_gates``, also a dict of gate activations of the last layer, each (B, T, U).
         """
         B, T, _ = x.shape
-        L, H = self.num_layers, self.hidden_size
+        L, U = self.num_layers, self.hidden_size
         if state is None:
-            zeros = x.new_zeros(L, B, H)
+            zeros = x.new_zeros(L, B, U)
             state = (zeros, zeros) if self.kind == "lstm" else zeros
         per_layer = [tuple(s[k] for s in state) if self.kind == "lstm" else (state[k],) for k in range(L)]
         outputs, gates = [], []
@@ -161,7 +161,7 @@ class SequenceClassifier(Classifier):
         packed = pack_padded_sequence(self.dropout(self.embed(x)), lengths.cpu(), batch_first=True,
                                       enforce_sorted=False)
         _, state = self.rnn(packed)
-        h_n = state[0] if isinstance(state, tuple) else state  # (L, B, H)
+        h_n = state[0] if isinstance(state, tuple) else state  # (L, B, U)
         return self.head(self.dropout(h_n[-1]))  # (B, K)
 
 
@@ -219,7 +219,7 @@ class SequenceRegressor(nn.Module):
             raise ValueError(f"expected sequences (B, T, {self.config.input_size})"
                              + (" or windows (B, T)" if self.config.input_size == 1 else "")
                              + f", got {tuple(x.shape)}")
-        out, _ = self.rnn(x)  # (B, T, H)
+        out, _ = self.rnn(x)  # (B, T, U)
         return self.head(out[:, -1]).squeeze(-1)  # (B,)
 
     def loss(self, batch: tuple[Tensor, Tensor]) -> Tensor:
