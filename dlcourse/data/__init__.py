@@ -16,7 +16,7 @@ from .registry import REGISTRY, Dataset, get, load
 from .series import TimeSeries
 from .tensors import TensorData, train_val_split
 from .movie_reviews import TextData
-from .toy import adding_problem, bos_id, sequence_task, spirals
+from .toy import adding_problem, bos_id, gaussian_mixture, mixture_centres, sequence_task, spirals
 
 __all__ = ["DataNotFoundError", "Dataset", "PHOTOS", "REGISTRY", "TensorData", "TextData", "TimeSeries", "adding_problem",
-           "bos_id", "data_dir", "get", "load", "photo", "sequence_task", "spirals", "train_val_split"]
+           "bos_id", "data_dir", "gaussian_mixture", "get", "load", "mixture_centres", "photo", "sequence_task", "spirals", "train_val_split"]

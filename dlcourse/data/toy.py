@@ -1,6 +1,7 @@
 """Small synthetic problems (clearly not real data): 2-D points for pictures of decision boundaries,
-the adding problem that tests memory over long sequences, and sequence-to-sequence tasks whose
-answer needs the whole input (reversing, sorting)."""
+the adding problem that tests memory over long sequences, sequence-to-sequence tasks whose
+answer needs the whole input (reversing, sorting), and the 2-D Gaussian mixtures on which generative
+models show mode collapse."""
 from __future__ import annotations
 
 import math
@@ -86,3 +87,30 @@ def sequence_task(kind: str, n: int, length: int, symbols: int = 10, seed: int =
 def bos_id(symbols: int) -> int:
     """The start-of-sequence id of :func:`sequence_task` with ``symbols`` symbols (one past the last)."""
     return symbols
+
+
+MIXTURES = ("ring", "grid")
+
+
+def mixture_centres(kind: str) -> torch.Tensor:
+    """The modes of a 2-D benchmark mixture (M, 2): ``"ring"``, 8 points on a circle of radius 2;
+    ``"grid"``, the 25 points {−4, −2, 0, 2, 4}² (Metz et al., 2016; Srivastava et al., 2017)."""
+    if kind == "ring":
+        angle = torch.arange(8) * (2 * math.pi / 8)
+        return 2.0 * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)  # (8, 2)
+    if kind == "grid":
+        ticks = torch.arange(-4.0, 5.0, 2.0)
+        return torch.cartesian_prod(ticks, ticks)  # (25, 2)
+    raise ValueError(f"kind must be one of {MIXTURES}, got {kind!r}")
+
+
+def gaussian_mixture(kind: str, n: int, std: float = 0.02, seed: int = 0) -> TensorData:
+    """``n`` points from an equal-weight mixture of isotropic Gaussians (standard deviation ``std``)
+    at :func:`mixture_centres` ``(kind)``; ``y`` is each point's mode. Returns x (n, 2), y (n,)."""
+    if n < 1 or std <= 0:
+        raise ValueError(f"need n >= 1 and std > 0, got n={n}, std={std}")
+    centres = mixture_centres(kind)
+    gen = torch.Generator().manual_seed(seed)
+    mode = torch.randint(0, len(centres), (n,), generator=gen)
+    x = centres[mode] + std * torch.randn(n, 2, generator=gen)
+    return TensorData(x, mode, tuple(f"mode {m}" for m in range(len(centres))))
