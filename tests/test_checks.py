@@ -37,10 +37,10 @@ def test_right_answers_pass_and_stubs_are_not_attempted(name, answer):
     ("softmax", lambda z: z.tolist(), "expected a tensor"),
     ("mlp_param_count", 784 * 256 + 256 * 128 + 128 * 10, "weights only"),
     ("mlp_param_count", 784 + 256 + 128 + 10, "counts units"),
-    ("mlp_param_count", 12, "expected 235,146|expected 235146"),
+    ("mlp_param_count", 12, "12 is not right.*factor of ten.*784"),
     ("linear_backward", lambda x, W, b, g: (g @ W, x.T @ g, g.sum(0)), "grad_W has shape"),
     ("linear_backward", lambda x, W, b, g: (g @ W, g.T @ x, g), "add up its gradients"),
-    ("linear_backward", lambda x, W, b, g: (g @ W * 2, g.T @ x, g.sum(0)), "grad_x: wrong values"),
+    ("linear_backward", lambda x, W, b, g: (g @ W * 2, g.T @ x, g.sum(0)), "grad_x for .*wrong values.*same factor"),
     ("linear_backward", lambda x, W, b, g: (x @ W, g.T @ x, g.sum(0)), "raised RuntimeError"),
     ("precision_recall", lambda cm, c: (cm[c, c] / cm[c].sum(), cm[c, c] / cm[:, c].sum()), "swapped"),
     ("label_smoothing_ce", lambda z, t, e: F.cross_entropy(z, t, label_smoothing=e, reduction="none"), "average"),
@@ -82,7 +82,7 @@ def test_cnn_checks_accept_right_answers(name, answer, stub_answer):
 @pytest.mark.parametrize("name, answer, says", [
     ("output_size", lambda s, k, st, p, d: (s + 2 * p - k) // st + 1, "dilated kernel"),
     ("output_size", lambda s, k, st, p, d: (s + 2 * p - d * (k - 1) - 1) / st + 1, "float"),
-    ("output_size", lambda s, k, st, p, d: (s + 2 * p - d * (k - 1) - 1) // st, "one short"),
+    ("output_size", lambda s, k, st, p, d: (s + 2 * p - d * (k - 1) - 1) // st, "first position"),
     ("conv_params", 64 * 32 * 9, "biases"),
     ("conv_params", 64 * 9 + 64, "all 32 input channels"),
     ("vertical_edge_filter", torch.ones(3, 3), "sum to zero"),
@@ -90,9 +90,9 @@ def test_cnn_checks_accept_right_answers(name, answer, stub_answer):
     ("vertical_edge_filter", torch.tensor([[0.0, 0, 1], [-1, 0, 1], [-1, 0, 0]]), "horizontal edges too"),
     ("vertical_edge_filter", torch.zeros(5, 5), "3×3 tensor"),
     ("receptive_field_answer", 9, "ignores the strides"),
-    ("receptive_field_answer", 15, "expected 14"),
+    ("receptive_field_answer", 15, "15 is not right"),
     ("max_pool2d", lambda x, k: F.avg_pool2d(x, k), "mean of each window"),
-    ("max_pool2d", lambda x, k: x, "expected shape"),
+    ("max_pool2d", lambda x, k: x, "wrong size along dimensions 2, 3"),
 ])
 def test_cnn_checks_name_the_mistake(name, answer, says):
     with pytest.raises(CheckFailed, match=says):
@@ -111,7 +111,7 @@ def test_resnet_checks_accept_right_answers():
 
 
 @pytest.mark.parametrize("name, answer, says", [
-    ("stage_shapes", [(64, 112, 112), (128, 56, 56), (256, 28, 28), (512, 14, 14)], "56×56"),
+    ("stage_shapes", [(64, 112, 112), (128, 56, 56), (256, 28, 28), (512, 14, 14)], "stem halves"),
     ("stage_shapes", [(64, 56, 56)], "four stages"),
     ("stage_shapes", [(64, 56, 56), (128, 28, 28), (256, 14, 14), (256, 7, 7)], "stage 4"),
     ("stage_shapes", 5, "list of four"),

@@ -8,7 +8,7 @@ from torch import nn
 from .. import compress
 from ..models.blocks import SeparableBlock
 from ..utils import summary
-from .core import Mismatch, call, check, expect_number, expect_tensor
+from .core import Mismatch, call, check, expect_number, expect_tensor, hidden_generator, randint
 
 
 @check("Mult-adds of a separable layer")
@@ -22,7 +22,8 @@ def separable_mult_adds(answer) -> str:
                        "alone (9·M per pixel), then mixes channels with a 1×1 (M·N per pixel)")
     if answer in (9 * 128 * 14 * 14, 128 * 256 * 14 * 14):
         raise Mismatch(f"{answer:,} counts only one of the two parts: add the depthwise and pointwise costs")
-    expect_number(answer, expected, "the mult-adds")
+    expect_number(answer, expected, "the mult-adds",
+                  hint="per output pixel: 9·M for the depthwise 3×3 plus M·N for the pointwise 1×1, times 14·14 pixels")
     return f"{expected:,}, which is {expected / standard:.3f} of the standard layer (1/N + 1/k²)"
 
 
@@ -33,6 +34,10 @@ def fake_quantize(fn) -> str:
     cases = {"a centred tensor": torch.randn(200, generator=g),
              "an all-positive tensor": torch.rand(200, generator=g) + 1.0,
              "a tensor with a large outlier": torch.cat([torch.randn(99, generator=g) * 0.1, torch.tensor([10.0])])}
+    gen, seed = hidden_generator()
+    n, shift, spread = randint(gen, 20, 300), float(torch.randn((), generator=gen)) * 3, 0.1 + float(
+        torch.rand((), generator=gen)) * 5
+    cases[f"a hidden tensor of {n} values (seed {seed})"] = torch.randn(n, generator=gen) * spread + shift
     for what, x in cases.items():
         scale, zp = compress.quant_params(x)
         expected = compress.dequantize(compress.quantize(x, scale, zp), scale, zp)
@@ -47,7 +52,7 @@ def fake_quantize(fn) -> str:
                 raise Mismatch("on an all-positive tensor your range starts at its minimum: widen it to include "
                                "0, so that zero (padding, ReLU outputs) is represented exactly")
         expect_tensor(got, expected, f"fake-quantizing {what}", atol=1e-5)
-    return "right, including the range widened to 0 and an outlier that costs resolution"
+    return "right, including the range widened to 0, an outlier that costs resolution, and a hidden tensor"
 
 
 @check("The distillation loss")
@@ -56,7 +61,14 @@ def distill_loss(fn) -> str:
     g = torch.Generator().manual_seed(0)
     s, t = torch.randn(16, 10, generator=g), torch.randn(16, 10, generator=g) * 3
     y = torch.randint(0, 10, (16,), generator=g)
-    for T, alpha in [(4.0, 0.7), (1.0, 0.5), (10.0, 0.9)]:
+    gen, seed = hidden_generator()
+    B, K = randint(gen, 2, 20), randint(gen, 3, 12)
+    hidden = (torch.randn(B, K, generator=gen), torch.randn(B, K, generator=gen) * 3,
+              torch.randint(0, K, (B,), generator=gen), float(randint(gen, 2, 8)),
+              round(0.2 + float(torch.rand((), generator=gen)) * 0.7, 3))
+    cases = [(s, t, y, T, alpha, "") for T, alpha in [(4.0, 0.7), (1.0, 0.5), (10.0, 0.9)]]
+    cases.append((*hidden, f", a hidden batch of {B}×{K} (seed {seed})"))
+    for s, t, y, T, alpha, tag in cases:
         got = call(fn, s, t, y, T, alpha)
         expected = compress.distillation_loss(s, t, y, T, alpha)
         kl = F.kl_div(F.log_softmax(s / T, dim=-1), F.log_softmax(t / T, dim=-1), log_target=True,
@@ -65,7 +77,11 @@ def distill_loss(fn) -> str:
         if T != 1.0 and isinstance(got, torch.Tensor) and got.numel() == 1 and torch.allclose(got, without_t2):
             raise Mismatch(f"at T={T} your soft term is T² = {T * T:g} times too small: multiply the KL term "
                            "by T² so its gradients keep their scale")
-        if isinstance(got, torch.Tensor) and got.shape == (16,):
+        if isinstance(got, torch.Tensor) and got.shape == y.shape and len(y) > 1:
             raise Mismatch("you return one loss per example: average over the batch")
-        expect_tensor(got, expected, f"the loss at T={T}, alpha={alpha}", atol=1e-5)
-    return "matches Hinton et al.'s loss at three temperatures"
+        if isinstance(got, torch.Tensor) and got.numel() == 1 and torch.allclose(
+                got, alpha * T * T * kl + (1 - alpha) * F.cross_entropy(s / T, y), atol=1e-5) and T != 1.0:
+            raise Mismatch(f"at T={T}{tag} your hard-label term uses the softened logits: the cross-entropy with "
+                           "the true labels is taken at T = 1")
+        expect_tensor(got, expected, f"the loss at T={T}, alpha={alpha}{tag}", atol=1e-5)
+    return "matches Hinton et al.'s loss at three temperatures and on a hidden batch"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .core import Mismatch, call, check, expect_number, expect_tensor
+from .core import Mismatch, call, check, expect_number, expect_tensor, hidden_generator, randint
 
 
 @check("Parameters of an LSTM layer")
@@ -18,15 +18,22 @@ def lstm_params(answer) -> str:
     if answer == 4 * (U * (D + U) + U):
         raise Mismatch(f"{answer:,} has one bias per gate unit; PyTorch keeps two (b_ih and b_hh), "
                        "so count 4·2·U biases")
-    expect_number(answer, expected, "the parameter count")
+    expect_number(answer, expected, "the parameter count",
+                  hint="each of the four blocks has an input matrix (U·D), a recurrent matrix (U·U) and two bias vectors")
     return f"{expected:,} = 4·(U·(D + U) + 2·U): four blocks, each with two weight matrices and two biases"
 
 
 @check("One step of an LSTM cell")
 def lstm_cell(fn) -> str:
     """``fn(x, h, c, W_ih, W_hh, b_ih, b_hh)`` → ``(h_new, c_new)`` with PyTorch's gate order i, f, g, o."""
-    g = torch.Generator().manual_seed(0)
-    B, D, U = 4, 3, 5
+    _lstm_case(4, 3, 5, torch.Generator().manual_seed(0), fn, "B=4, D=3, U=5")
+    gen, seed = hidden_generator()
+    B, D, U = randint(gen, 1, 8), randint(gen, 1, 8), randint(gen, 2, 9)
+    _lstm_case(B, D, U, gen, fn, f"a hidden case B={B}, D={D}, U={U} (seed {seed})")
+    return "equals nn.LSTMCell with the same weights, on a hidden size too"
+
+
+def _lstm_case(B: int, D: int, U: int, g: torch.Generator, fn, where: str) -> None:
     x, h, c = torch.randn(B, D, generator=g), torch.randn(B, U, generator=g), torch.randn(B, U, generator=g)
     W_ih, W_hh = torch.randn(4 * U, D, generator=g), torch.randn(4 * U, U, generator=g)
     b_ih, b_hh = torch.randn(4 * U, generator=g), torch.randn(4 * U, generator=g)
@@ -55,9 +62,8 @@ def lstm_cell(fn) -> str:
                            "the old memory")
         if torch.allclose(got[1], torch.sigmoid(i) * c + torch.sigmoid(f) * torch.tanh(gg), atol=1e-5):
             raise Mismatch("input and forget gates are swapped: PyTorch's order is i, f, g, o")
-    expect_tensor(got[1], c_ref, "the new cell state c, against nn.LSTMCell")
-    expect_tensor(got[0], h_ref, "the new hidden state h, against nn.LSTMCell")
-    return "equals nn.LSTMCell with the same weights"
+    expect_tensor(got[1], c_ref, f"the new cell state c for {where}, against nn.LSTMCell")
+    expect_tensor(got[0], h_ref, f"the new hidden state h for {where}, against nn.LSTMCell")
 
 
 class _Counter(nn.Module):
@@ -87,18 +93,21 @@ def _greedy(model, prompt, length):
 def greedy(fn) -> str:
     """``fn(model, prompt, length)`` → the ``length`` ids after ``prompt`` (1-D), each the arg-max
     of ``model``'s logits for the next position given everything so far."""
-    model = _Counter()
-    for prompt in [torch.tensor([3]), torch.tensor([1, 2, 5])]:
-        expected = _greedy(model, prompt, 6)
-        got = call(fn, model, prompt, 6)
-        if isinstance(got, torch.Tensor) and got.numel() == len(prompt) + 6 and torch.equal(
+    gen, seed = hidden_generator()
+    V, n = randint(gen, 5, 30), randint(gen, 3, 10)
+    hidden = (_Counter(V), torch.randint(0, V, (randint(gen, 1, 6),), generator=gen), n)
+    for model, prompt, length in [(_Counter(), torch.tensor([3]), 6), (_Counter(), torch.tensor([1, 2, 5]), 6), hidden]:
+        expected = _greedy(model, prompt, length)
+        got = call(fn, model, prompt, length)
+        if isinstance(got, torch.Tensor) and got.numel() == len(prompt) + length and torch.equal(
                 got.flatten()[len(prompt):], expected):
             raise Mismatch("return only the new ids, without the prompt")
-        if isinstance(got, torch.Tensor) and got.numel() == 6:
-            first_pos = _greedy(lambda x: model(x)[:, :1].expand(-1, x.shape[1], -1), prompt, 6)
+        if isinstance(got, torch.Tensor) and got.numel() == length:
+            first_pos = _greedy(lambda x: model(x)[:, :1].expand(-1, x.shape[1], -1), prompt, length)
             if torch.equal(got.flatten(), first_pos):
                 raise Mismatch("you read the logits of the first position: the prediction for the next id "
                                "sits at the last position, logits[0, -1]")
-        expect_tensor(got.flatten() if isinstance(got, torch.Tensor) else got, expected,
-                      f"the continuation of {prompt.tolist()}")
-    return "right: each step appends the arg-max of the last position's logits"
+        where = (f"a hidden prompt of {len(prompt)} ids, {length} steps (seed {seed})" if model is hidden[0]
+                 else f"the continuation of {prompt.tolist()}")
+        expect_tensor(got.flatten() if isinstance(got, torch.Tensor) else got, expected, where)
+    return "right: each step appends the arg-max of the last position's logits, on a hidden prompt too"
