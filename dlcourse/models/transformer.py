@@ -13,8 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..utils import evaluating
 from .attention import MultiHeadAttention
 from .base import Classifier
+from .rnn import lengths_of
 
 POSITIONAL = ("sinusoidal", "learned", "none")
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}
@@ -232,8 +234,10 @@ class TransformerClassifier(Classifier):
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 2 or x.dtype != torch.long:
             raise ValueError(f"expected token ids (B, T) of dtype int64, got {tuple(x.shape)} {x.dtype}")
-        B, T = x.shape
         pad = self.config.pad_id
+        if pad is not None:  # drop the columns that are padding in every row: same result, less work
+            x = x[:, :int(lengths_of(x, pad).max())]  # (B, T)
+        B, T = x.shape
         keep = torch.ones_like(x, dtype=torch.bool) if pad is None else x != pad  # (B, T)
         h = self.embed(x)  # (B, T, C)
         h = self.pos(h)  # (B, T, C)
@@ -315,9 +319,7 @@ class Seq2SeqTransformer(nn.Module):
     def generate(self, src: Tensor, length: int | None = None) -> Tensor:
         """Greedy decoding: from the start token, append the most likely next token ``length``
         times (default: the source's length) → ids (B, length). Runs in eval mode."""
-        was_training = self.training
-        self.eval()  # TODO evaluating
-        try:
+        with evaluating(self):
             length = src.shape[1] if length is None else length
             memory, mask = self.encode(src), self.source_mask(src)  # (B, S, C): encoded once
             out = src.new_full((src.shape[0], 1), self.config.bos_id)  # (B, 1)
@@ -326,5 +328,3 @@ class Seq2SeqTransformer(nn.Module):
                 nxt = logits[:, -1].argmax(dim=-1, keepdim=True)  # (B, 1)
                 out = torch.cat([out, nxt], dim=1)  # (B, t + 1)
             return out[:, 1:]  # (B, length)
-        finally:
-            self.train(was_training)
