@@ -1,15 +1,22 @@
 """The course's reusable models: pure PyTorch, each with a frozen config and a ``loss(batch)``."""
+from .attention import AdditiveAttention, MultiHeadAttention, causal_mask, padding_mask, scaled_dot_product_attention
 from .base import Classifier
-from .cnn import CNNConfig, LeNet5, LeNetConfig, SmallCNN, conv_output_size, receptive_field
-from .mlp import MLP, MLPConfig
 from .blocks import SeparableBlock
+from .cnn import CNNConfig, LeNet5, LeNetConfig, SmallCNN, conv_output_size, receptive_field
+from .diffusion import DDIMScheduler, DDPM, DDPMScheduler, Denoiser, DenoiserConfig
+from .gan import GAN, GANConfig
+from .mlp import MLP, MLPConfig
 from .mobilenet import MobileNet, MobileNetConfig, channel_shuffle, mobilenet_v1
 from .resnet import SMALL_RESNET, BasicBlock, Bottleneck, ResNet, ResNetConfig, resnet18, resnet34, resnet50
 from .rnn import (BagOfWords, CharLM, CharLMConfig, ScratchRecurrent, SequenceClassifier, SequenceClassifierConfig,
                   SequenceRegressor, SequenceRegressorConfig, lengths_of)
+from .sampling import sample_next
+from .vae import VAE, VAEConfig
 
-__all__ = ["BagOfWords", "BasicBlock", "Bottleneck", "CNNConfig", "CharLM", "CharLMConfig", "Classifier", "LeNet5",
-           "LeNetConfig", "MLP", "MLPConfig", "MobileNet", "MobileNetConfig", "ResNet", "ResNetConfig", "SMALL_RESNET",
-           "ScratchRecurrent", "SeparableBlock", "SequenceClassifier", "SequenceClassifierConfig", "SequenceRegressor",
-           "SequenceRegressorConfig", "SmallCNN", "channel_shuffle", "conv_output_size", "lengths_of", "mobilenet_v1",
-           "receptive_field", "resnet18", "resnet34", "resnet50"]
+__all__ = ["AdditiveAttention", "BagOfWords", "BasicBlock", "Bottleneck", "CNNConfig", "CharLM", "CharLMConfig",
+           "Classifier", "DDIMScheduler", "DDPM", "DDPMScheduler", "Denoiser", "DenoiserConfig", "GAN", "GANConfig",
+           "LeNet5", "LeNetConfig", "MLP", "MLPConfig", "MobileNet", "MobileNetConfig", "MultiHeadAttention", "ResNet",
+           "ResNetConfig", "SMALL_RESNET", "ScratchRecurrent", "SeparableBlock", "SequenceClassifier",
+           "SequenceClassifierConfig", "SequenceRegressor", "SequenceRegressorConfig", "SmallCNN", "VAE", "VAEConfig",
+           "causal_mask", "channel_shuffle", "conv_output_size", "lengths_of", "mobilenet_v1", "padding_mask",
+           "receptive_field", "resnet18", "resnet34", "resnet50", "sample_next", "scaled_dot_product_attention"]
