@@ -94,3 +94,23 @@ def test_additive_attention_weights_and_mask():
     scores = torch.stack([att.v.weight @ torch.tanh(att.w_q.weight @ q[0, 0] + att.w_k.weight @ k[0, j] + att.w_k.bias)
                           for j in range(4)]).flatten()
     assert torch.allclose(w[0, 0], torch.softmax(scores, 0), **TOL)
+
+
+def test_kv_cache_gives_the_same_outputs_as_attending_over_the_whole_sequence():
+    from dlcourse.models.attention import KVCache
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(16, 4).eval()
+    x = torch.randn(2, 7, 16)
+    full = mha(x, is_causal=True)  # (B, T, C)
+    for fused in (True, False):
+        mha.fused = fused
+        cache = KVCache()
+        prompt = mha(x[:, :3], is_causal=True, cache=cache)  # three positions at once, then one at a time
+        steps = [mha(x[:, t:t + 1], is_causal=True, cache=cache) for t in range(3, 7)]
+        assert len(cache) == 7
+        assert torch.allclose(torch.cat([prompt, *steps], dim=1), full, **TOL)
+        cache2 = KVCache()
+        mha(x[:, :4], is_causal=True, cache=cache2)
+        assert torch.allclose(mha(x[:, 4:], is_causal=True, cache=cache2), full[:, 4:], **TOL)  # several new at once
+    with pytest.raises(ValueError, match="cross-attention"):
+        mha(x, torch.randn(2, 3, 16), cache=KVCache())

@@ -9,6 +9,7 @@ and gives NaN, as PyTorch's does.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -92,6 +93,21 @@ class AdditiveAttention(nn.Module):
         return weights @ v, weights  # (B, T_q, D_v), (B, T_q, T_k)
 
 
+@dataclass
+class KVCache:
+    """The keys and values one attention layer has computed for the positions seen so far, so that
+    generating the next token costs one new key and value instead of recomputing them all (the "KV
+    cache" of every autoregressive Transformer). Filled by :class:`MultiHeadAttention` when passed in.
+    """
+
+    k: Tensor | None = None  # (B, h, S, C/h)
+    v: Tensor | None = None  # (B, h, S, C/h)
+
+    def __len__(self) -> int:
+        """Positions cached."""
+        return 0 if self.k is None else self.k.shape[-2]
+
+
 class MultiHeadAttention(nn.Module):
     """h heads of scaled dot-product attention side by side (Vaswani et al., 2017, §3.2.2).
 
@@ -131,7 +147,8 @@ class MultiHeadAttention(nn.Module):
         return x.view(B, T, self.num_heads, C // self.num_heads).transpose(1, 2)  # (B, h, T, C/h)
 
     def forward(self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None,
-                is_causal: bool = False, return_weights: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+                is_causal: bool = False, return_weights: bool = False,
+                cache: KVCache | None = None) -> Tensor | tuple[Tensor, Tensor]:
         """Self-attention over x (B, T, C), or cross-attention from x to ``context`` (B, S, C).
 
         Args:
@@ -140,12 +157,26 @@ class MultiHeadAttention(nn.Module):
             mask: boolean "may attend", broadcasting to (B, h, T, S), e.g. :func:`padding_mask`.
             is_causal: position i attends only to positions ≤ i (self-attention).
             return_weights: also return the attention weights (B, h, T, S).
+            cache: self-attention only: x holds the positions after the cached ones; their keys and
+                values are appended to the cache and attention runs over all cached positions (with
+                ``is_causal``, new position i sees the cache and new positions ≤ i).
         """
         B, T, C = x.shape
         context = x if context is None else context
         q = self._heads(x, 0)  # (B, h, T, C/h)
         k = self._heads(context, 1)  # (B, h, S, C/h)
         v = self._heads(context, 2)  # (B, h, S, C/h)
+        if cache is not None:
+            if context is not x:
+                raise ValueError("a KV cache holds self-attention's keys; cross-attention's are fixed")
+            past = len(cache)
+            if past:
+                k = torch.cat([cache.k, k], dim=2)  # (B, h, past + T, C/h)
+                v = torch.cat([cache.v, v], dim=2)  # (B, h, past + T, C/h)
+            cache.k, cache.v = k, v
+            if is_causal and past:  # query i sits at position past + i: it sees keys 0 … past + i
+                causal = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(past)  # (T, past + T)
+                mask, is_causal = causal if mask is None else mask & causal, False
         p = self.dropout if self.training else 0.0
         if self.fused and not return_weights:
             if is_causal and mask is not None:  # PyTorch's kernel takes one or the other: combine them
