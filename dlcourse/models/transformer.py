@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..utils import evaluating
-from .attention import MultiHeadAttention
+from .attention import KVCache, MultiHeadAttention
 from .base import Classifier
 from .rnn import lengths_of
 
@@ -163,10 +163,12 @@ class Block(nn.Module):
         self.mlp = FeedForward(config)
         self.drop2 = nn.Dropout(config.dropout)
 
-    def forward(self, x: Tensor, mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
-        """x (B, T, C); mask "may attend", broadcasting to (B, h, T, T); is_causal hides the future."""
+    def forward(self, x: Tensor, mask: Tensor | None = None, is_causal: bool = False,
+                cache: KVCache | None = None) -> Tensor:
+        """x (B, T, C); mask "may attend", broadcasting to (B, h, T, T); is_causal hides the future;
+        ``cache`` keeps the keys and values of earlier positions (generation, see :class:`.attention.KVCache`)."""
         B, T, C = x.shape
-        x = x + self.drop1(self.attn(self.ln1(x), mask=mask, is_causal=is_causal))  # (B, T, C)
+        x = x + self.drop1(self.attn(self.ln1(x), mask=mask, is_causal=is_causal, cache=cache))  # (B, T, C)
         x = x + self.drop2(self.mlp(self.ln2(x)))  # (B, T, C)
         return x
 
