@@ -2,6 +2,7 @@
 
     python -m dlcourse.book student-edition OUT_DIR   # notebooks without solutions, for handing out
     python -m dlcourse.book sync-repo                 # copy _config.yml's repository.url into notebooks
+    python -m dlcourse.book assignment 05_lstm --out course/   # an nbgrader course folder (dlcourse.grading)
 
 How solutions are marked in a chapter notebook (the teacher edition):
 
@@ -164,7 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     student = sub.add_parser("student-edition", help="write the notebooks without solutions")
     student.add_argument("out_dir", type=Path)
     sub.add_parser("sync-repo", help="make the notebooks install dlcourse from _config.yml's repository.url")
+    assign = sub.add_parser("assignment", help="an nbgrader course folder for chapters' exercises (dlcourse.grading)")
+    assign.add_argument("chapters", nargs="+", help="chapter names, e.g. 05_lstm (or 05)")
+    assign.add_argument("--out", type=Path, required=True, help="the course folder")
+    assign.add_argument("--whole", action="store_true", help="keep the chapter's teaching cells too")
     args = parser.parse_args(argv)
+    if args.command == "assignment":
+        from . import grading
+
+        return grading.main(["assignment", *args.chapters, "--out", str(args.out), *(["--whole"] if args.whole else [])])
     if args.command == "student-edition":
         for path in write_student_edition(args.out_dir):
             print(f"wrote {path}")
