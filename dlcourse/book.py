@@ -2,7 +2,10 @@
 
     python -m dlcourse.book student-edition OUT_DIR   # notebooks without solutions, for handing out
     python -m dlcourse.book sync-repo                 # copy _config.yml's repository.url into notebooks
+    python -m dlcourse.book student-edition OUT_DIR 04_rnn      # ... of some chapters only
+    python -m dlcourse.book student-site OUT_DIR --build        # the whole book without solutions, built
     python -m dlcourse.book assignment 05_lstm --out course/   # an nbgrader course folder (dlcourse.grading)
+    python -m dlcourse.book instructors-page                  # regenerate appendix/instructors.md
 
 How solutions are marked in a chapter notebook (the teacher edition):
 
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -119,16 +124,56 @@ def student_edition(nb: nbformat.NotebookNode, where: str = "") -> nbformat.Note
     return nbformat.from_dict({**nb, "cells": cells})
 
 
-def write_student_edition(out_dir: Path, root: Path | None = None) -> list[Path]:
-    """Write the student edition of every chapter notebook into ``out_dir``."""
+def select_chapters(names: list[str] | None, root: Path | None = None) -> list[Path]:
+    """The chapter notebooks named (``04_rnn`` or just ``04``), or all of them."""
+    every = chapter_notebooks(root)
+    if not names:
+        return every
+    chosen = [p for p in every if any(p.stem == n or p.stem.startswith(f"{n}_") for n in names)]
+    if len(chosen) != len(set(names)):
+        raise SystemExit(f"unknown chapter in {names}; the chapters are: {', '.join(p.stem for p in every)}")
+    return chosen
+
+
+def write_student_edition(out_dir: Path, root: Path | None = None, chapters: list[str] | None = None) -> list[Path]:
+    """Write the student edition of every chapter notebook (or of ``chapters``) into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for path in chapter_notebooks(root):
+    for path in select_chapters(chapters, root):
         nb = nbformat.read(path, as_version=4)
         target = out_dir / path.name
         nbformat.write(student_edition(nb, path.name), target)
         written.append(target)
     return written
+
+
+_SITE_SKIP = {"_build", ".git", "chapters", ".benchmarks", ".gpu", ".ci", "dlcourse", "tests", "dlcourse.egg-info"}
+
+
+def write_student_site(out_dir: Path, root: Path | None = None) -> Path:
+    """A copy of the book's sources whose chapters are the student edition and whose config hides solutions.
+
+    Build it with ``jupyter-book build OUT_DIR -W -n --keep-going`` (or ``student-site OUT_DIR --build``).
+    """
+    root = root or find_root()
+    out_dir = out_dir.resolve()
+    if out_dir == root or root in out_dir.parents and out_dir.parts[len(root.parts)] != "_build":
+        raise SystemExit("write the student site outside the checkout, or under its _build/")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for item in root.iterdir():
+        if item.name in _SITE_SKIP or item.name.startswith("."):
+            continue
+        target = out_dir / item.name
+        if item.is_dir():
+            shutil.copytree(item, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("_build", "__pycache__"))
+        else:
+            shutil.copy2(item, target)
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    config["title"] = f"{config.get('title', 'Deep learning')} (student edition)"
+    config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True  # any {solution} left
+    (out_dir / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    write_student_edition(out_dir / "chapters", root)
+    return out_dir
 
 
 def repository_url(root: Path | None = None) -> str:
@@ -164,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     student = sub.add_parser("student-edition", help="write the notebooks without solutions")
     student.add_argument("out_dir", type=Path)
+    student.add_argument("chapters", nargs="*", help="only these chapters (e.g. 04_rnn or 04); default: all")
+    site = sub.add_parser("student-site", help="the book's sources without solutions (and --build: the site)")
+    site.add_argument("out_dir", type=Path, nargs="?", default=Path("_build/student"))
+    site.add_argument("--build", action="store_true", help="then run jupyter-book build on it (-W -n --keep-going)")
+    sub.add_parser("instructors-page", help="regenerate appendix/instructors.md from the notebooks")
     sub.add_parser("sync-repo", help="make the notebooks install dlcourse from _config.yml's repository.url")
     assign = sub.add_parser("assignment", help="an nbgrader course folder for chapters' exercises (dlcourse.grading)")
     assign.add_argument("chapters", nargs="+", help="chapter names, e.g. 05_lstm (or 05)")
@@ -175,8 +225,17 @@ def main(argv: list[str] | None = None) -> int:
 
         return grading.main(["assignment", *args.chapters, "--out", str(args.out), *(["--whole"] if args.whole else [])])
     if args.command == "student-edition":
-        for path in write_student_edition(args.out_dir):
+        for path in write_student_edition(args.out_dir, chapters=args.chapters):
             print(f"wrote {path}")
+    elif args.command == "student-site":
+        out = write_student_site(args.out_dir)
+        print(f"wrote the student edition's sources to {out}")
+        if args.build:
+            return subprocess.call(["jupyter-book", "build", str(out), "-W", "-n", "--keep-going"])
+    elif args.command == "instructors-page":
+        from . import grading
+
+        print(f"wrote {grading.write_instructors_page()}")
     else:
         changed = sync_repo()
         print(f"{len(changed)} notebook(s) now install from git+{repository_url()}")

@@ -155,3 +155,37 @@ def test_nbgrader_end_to_end(tmp_path):
             assert wrong["status"] == "wrong" and wrong["message"] and float(wrong["points"]) == 0
     summary = (course / "grades.md").read_text(encoding="utf-8")
     assert "| instructor |" in summary and "| planted |" in summary
+
+
+def test_instructors_page_is_generated_from_the_notebooks():
+    page = (ROOT / grading.PAGE).read_text(encoding="utf-8")
+    assert page == grading.render_instructors_page(grading.catalogue(ROOT)), (
+        "appendix/instructors.md is stale: run `python -m dlcourse.book instructors-page`")
+    for ex in grading.catalogue(ROOT):
+        assert f"(`{ex.label}`) | {ex.level} | {ex.points} | {ex.graded_by} | {ex.minutes} |" in page
+        for item in ex.rubric:  # rubrics are for the instructor version only
+            assert item not in page
+
+
+def test_student_site_has_no_solutions_and_hides_any_left(tmp_path):
+    import yaml
+
+    out = book.write_student_site(tmp_path / "site", ROOT)
+    config = yaml.safe_load((out / "_config.yml").read_text())
+    assert config["sphinx"]["config"]["hide_solutions"] is True and "student edition" in config["title"]
+    assert (out / "_toc.yml").read_text() == (ROOT / "_toc.yml").read_text()
+    assert (out / "references.bib").exists() and (out / "appendix").is_dir()
+    names = sorted(p.name for p in (out / "chapters").glob("*.ipynb"))
+    assert names == [p.name for p in book.chapter_notebooks(ROOT)]
+    for path in (out / "chapters").glob("*.ipynb"):
+        text = path.read_text()
+        assert "solution-start" not in text and book.BEGIN not in text and "Rubric" not in text
+    with pytest.raises(SystemExit):
+        book.write_student_site(ROOT / "chapters", ROOT)  # never over the book's own sources
+
+
+def test_student_edition_of_some_chapters(tmp_path):
+    written = book.write_student_edition(tmp_path, ROOT, ["04", "00_foundations"])
+    assert [p.name for p in written] == ["00_foundations.ipynb", "04_rnn.ipynb"]
+    with pytest.raises(SystemExit):
+        book.write_student_edition(tmp_path, ROOT, ["99"])
