@@ -171,3 +171,37 @@ def char_corpus(name: str = "shakespeare") -> tuple[Vocab, dict[str, Tensor]]:
 
 
 LM_CONTEXT = 128  # characters of context per evaluation window, shared by the language-model chapters
+
+
+# ------------------------------------------------------------------ masked language modelling
+
+IGNORE = -100  # the label of a position that is not predicted (F.cross_entropy's ignore_index)
+
+
+def mask_tokens(ids: Tensor, mask_id: int, vocab_size: int, special_ids: Sequence[int] = (), prob: float = 0.15,
+                generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """BERT's masking rule (Devlin et al., 2019, §3.1): choose ``prob`` of the positions that are not
+    special tokens; of those, replace 80% by ``mask_id``, 10% by a random token and leave 10% as they are.
+
+    Returns ``(inputs, labels)``, both like ``ids`` (B, T): labels hold the original id at the chosen
+    positions and :data:`IGNORE` elsewhere, so the loss is computed only where the model must guess.
+    Random replacements are drawn from the non-special ids, so padding never appears in the middle of a text.
+    """
+    if not 0 < prob < 1:
+        raise ValueError(f"prob must be in (0, 1), got {prob}")
+    special = torch.zeros(vocab_size, dtype=torch.bool)
+    special[list(special_ids)] = True
+    special[mask_id] = True
+    ordinary = (~special).nonzero().flatten()  # (V',): ids a random replacement may take
+    if len(ordinary) == 0:
+        raise ValueError("every id is special: nothing to replace with")
+    draw = torch.rand(ids.shape, generator=generator)  # (B, T): one number decides each position's fate
+    chosen = (draw < prob) & ~special[ids.cpu()]
+    labels = torch.where(chosen, ids.cpu(), torch.full_like(ids.cpu(), IGNORE))
+    inputs = ids.cpu().clone()
+    as_mask = chosen & (draw < 0.8 * prob)  # 80% of the chosen
+    as_random = chosen & (draw >= 0.8 * prob) & (draw < 0.9 * prob)  # 10%; the last 10% stay
+    inputs[as_mask] = mask_id
+    picks = torch.randint(0, len(ordinary), (int(as_random.sum()),), generator=generator)
+    inputs[as_random] = ordinary[picks]
+    return inputs.to(ids.device), labels.to(ids.device)

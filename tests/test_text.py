@@ -82,3 +82,26 @@ def test_char_corpus_round_trips_and_keeps_unseen_characters_unknown():
     assert 60 < len(vocab) < 120 and vocab.itos[:2] == ["<pad>", "<unk>"]
     with pytest.raises(TypeError, match="not a text corpus"):
         text.char_corpus("sunspots")
+
+
+def test_mask_tokens_follows_berts_80_10_10_rule():
+    V, MASK, PAD_ID = 50, 1, 0
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(2, V, (400, 250), generator=g)
+    ids[:, 200:] = PAD_ID  # padding is never chosen
+    inputs, labels = text.mask_tokens(ids, MASK, V, special_ids=[PAD_ID], generator=g)
+    chosen = labels != text.IGNORE
+    real = ids != PAD_ID
+    n_real = int(real.sum())  # 80,000 positions: standard error of the 15% share 0.0013
+    assert not chosen[~real].any() and abs(chosen.sum().item() / n_real - 0.15) < 0.006
+    assert torch.equal(labels[chosen], ids[chosen]) and torch.equal(inputs[~chosen], ids[~chosen])
+    masked = (inputs == MASK) & chosen
+    kept = (inputs == ids) & chosen
+    replaced = chosen & ~masked & ~kept  # (a random draw can land on the original id: counted as kept)
+    n = chosen.sum().item()  # ≈ 12,000 chosen: standard errors ≤ 0.004; tolerances 0.015
+    assert abs(masked.sum().item() / n - 0.8) < 0.015
+    assert abs(kept.sum().item() / n - (0.1 + 0.1 / (V - 2))) < 0.015
+    assert abs(replaced.sum().item() / n - 0.1 * (1 - 1 / (V - 2))) < 0.015
+    assert not ((inputs == PAD_ID) & real).any()  # random replacements never draw padding or [MASK]
+    with pytest.raises(ValueError, match="prob"):
+        text.mask_tokens(ids, MASK, V, prob=1.5)
