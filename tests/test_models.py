@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from dlcourse import models, train
+from dlcourse import data, models, train
 from dlcourse.data import TensorData
 
 
@@ -39,6 +39,18 @@ def stripes(n=16):
     g = torch.Generator().manual_seed(0)
     period = torch.randint(2, 6, (n, 1, 1, 1), generator=g)
     return (torch.arange(28).view(1, 1, 1, 28) % period < period // 2).float().expand(n, 1, 28, 28), torch.zeros(n)
+
+
+def reversal(n=16, length=6):
+    d = data.sequence_task("reverse", n, length, symbols=5, seed=0)
+    return d.x, d.y
+
+
+def canvases(n=16):
+    """56×56 canvases whose brightness is their class: any crop (or the thumbnail) shows it."""
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(n) % 10
+    return y.view(n, 1, 1, 1) / 10 + 0.05 * torch.rand(n, 1, 56, 56, generator=g), y
 
 
 def points(classes=1, n=16):
@@ -75,18 +87,30 @@ SMOKE = {
                     dict(epochs=60, optimizer=lambda p: torch.optim.Adam(p, lr=1e-3, betas=(0.5, 0.999)))),
     "DDPM": lambda: (models.DDPM(models.DenoiserConfig(hidden=32, num_classes=4), models.DDPMScheduler(50)),
                      points(4), (16, 2)),
+    "Seq2Seq": lambda: (models.Seq2Seq(models.Seq2SeqConfig(symbols=5, embed_dim=8, hidden=16)), reversal(), (16, 6, 5)),
+    "Seq2SeqTransformer": lambda: (models.Seq2SeqTransformer(models.TransformerConfig(
+        vocab_size=6, d_model=16, n_head=2, n_layer=1, bos_id=5)), reversal(), (16, 6, 6)),
+    "TransformerClassifier": lambda: (models.TransformerClassifier(models.TransformerConfig(
+        vocab_size=30, d_model=16, n_head=2, n_layer=1, pad_id=0)), tokens(30), (16, 2)),
+    "GPT": lambda: (models.GPT(models.GPTConfig(20, block_size=16, n_layer=1, n_head=2, n_embd=16)), next_chars(20),
+                    (8, 12, 20)),
+    "GlimpseNet": lambda: (models.GlimpseNet(models.GlimpseConfig(width=4)), canvases(), (16, 10)),
 }
 
 
 class Generative:
-    """How the generative models are called in the smoke test: forward's inputs differ from the data's."""
+    """How models whose forward does not take the batch's x alone are called in the smoke test."""
 
     @staticmethod
-    def inputs(name, model, x):
+    def inputs(name, model, x, y):
         if name == "GAN":
             return (torch.randn(len(x), model.config.latent_dim),)
         if name == "DDPM":
             return x, torch.full((len(x),), 10)
+        if name == "Seq2Seq":
+            return x, y
+        if name == "Seq2SeqTransformer":
+            return x, model.shift_right(y)
         return (x,)
 
 
@@ -110,7 +134,7 @@ def test_model_shape_no_nan_and_loss_falls(name):
     torch.manual_seed(0)
     model, (x, y), shape, *options = SMOKE[name]()
     assert type(model).__name__ == name
-    out = model(*Generative.inputs(name, model, x))
+    out = model(*Generative.inputs(name, model, x, y))
     assert out.shape == shape and torch.isfinite(out).all()
     gap_before = gap(model, x) if name == "GAN" else None
     # 30 Adam steps on one fixed batch: any model that can learn at all fits it well below where it began

@@ -10,6 +10,7 @@
 From a shell: ``python -m dlcourse.data list`` and ``python -m dlcourse.data download NAME``.
 """
 from . import fashion_mnist, movie_reviews, series, shakespeare  # noqa: F401  (each registers its datasets)
+from .canvas import place
 from .fetch import DataNotFoundError, data_dir
 from .photos import PHOTOS, photo
 from .registry import REGISTRY, Dataset, get, load
@@ -19,4 +20,4 @@ from .movie_reviews import TextData
 from .toy import adding_problem, bos_id, gaussian_mixture, mixture_centres, sequence_task, spirals
 
 __all__ = ["DataNotFoundError", "Dataset", "PHOTOS", "REGISTRY", "TensorData", "TextData", "TimeSeries", "adding_problem",
-           "bos_id", "data_dir", "gaussian_mixture", "get", "load", "mixture_centres", "photo", "sequence_task", "spirals", "train_val_split"]
+           "bos_id", "data_dir", "gaussian_mixture", "get", "load", "mixture_centres", "photo", "place", "sequence_task", "spirals", "train_val_split"]

@@ -5,18 +5,23 @@ from .blocks import SeparableBlock
 from .cnn import CNNConfig, LeNet5, LeNetConfig, SmallCNN, conv_output_size, receptive_field
 from .diffusion import DDIMScheduler, DDPM, DDPMScheduler, Denoiser, DenoiserConfig
 from .gan import GAN, GANConfig
+from .glimpse import GlimpseConfig, GlimpseNet
+from .gpt import GPT, GPTConfig
 from .mlp import MLP, MLPConfig
 from .mobilenet import MobileNet, MobileNetConfig, channel_shuffle, mobilenet_v1
 from .resnet import SMALL_RESNET, BasicBlock, Bottleneck, ResNet, ResNetConfig, resnet18, resnet34, resnet50
 from .rnn import (BagOfWords, CharLM, CharLMConfig, ScratchRecurrent, SequenceClassifier, SequenceClassifierConfig,
                   SequenceRegressor, SequenceRegressorConfig, lengths_of)
 from .sampling import sample_next
+from .seq2seq import Seq2Seq, Seq2SeqConfig
+from .transformer import Block, Seq2SeqTransformer, TransformerClassifier, TransformerConfig
 from .vae import VAE, VAEConfig
 
 __all__ = ["AdditiveAttention", "BagOfWords", "BasicBlock", "Bottleneck", "CNNConfig", "CharLM", "CharLMConfig",
-           "Classifier", "DDIMScheduler", "DDPM", "DDPMScheduler", "Denoiser", "DenoiserConfig", "GAN", "GANConfig",
+           "Block", "Classifier", "DDIMScheduler", "DDPM", "DDPMScheduler", "Denoiser", "DenoiserConfig", "GAN", "GANConfig",
+           "GPT", "GPTConfig", "GlimpseConfig", "GlimpseNet",
            "LeNet5", "LeNetConfig", "MLP", "MLPConfig", "MobileNet", "MobileNetConfig", "MultiHeadAttention", "ResNet",
-           "ResNetConfig", "SMALL_RESNET", "ScratchRecurrent", "SeparableBlock", "SequenceClassifier",
-           "SequenceClassifierConfig", "SequenceRegressor", "SequenceRegressorConfig", "SmallCNN", "VAE", "VAEConfig",
+           "ResNetConfig", "SMALL_RESNET", "ScratchRecurrent", "SeparableBlock", "Seq2Seq", "Seq2SeqConfig", "Seq2SeqTransformer", "SequenceClassifier",
+           "SequenceClassifierConfig", "SequenceRegressor", "SequenceRegressorConfig", "SmallCNN", "TransformerClassifier", "TransformerConfig", "VAE", "VAEConfig",
            "causal_mask", "channel_shuffle", "conv_output_size", "lengths_of", "mobilenet_v1", "padding_mask",
            "receptive_field", "resnet18", "resnet34", "resnet50", "sample_next", "scaled_dot_product_attention"]
