@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -95,7 +97,8 @@ def check_page(page: Path, screenshot: Path | None = None, timeout: float = 60.0
             [find_browser(), "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
              "--remote-debugging-port=0", f"--window-size={width},{height}",
              "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",  # no network: a CDN would fail here
-             page.as_uri()], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             page.as_uri()], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)  # its own process group: Chromium's helper processes end with it
         try:
             deadline = time.time() + timeout
             while not port_file.exists() and time.time() < deadline:
@@ -131,8 +134,12 @@ def check_page(page: Path, screenshot: Path | None = None, timeout: float = 60.0
             finally:
                 ws.close()
         finally:
-            browser.terminate()
-            browser.wait(timeout=10)
+            os.killpg(browser.pid, signal.SIGTERM)
+            try:
+                browser.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(browser.pid, signal.SIGKILL)
+                browser.wait()
     return PageReport(values["equations"], values["rendered"], values["mathjax"], tuple(values["mathjax_src"]),
                       values["images"], tuple(values["broken"]))
 
