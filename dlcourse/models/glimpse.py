@@ -40,8 +40,12 @@ class GlimpseConfig:
         channels: image channels.
         classes: number of classes.
         width: channels of the small convolutional networks.
-        entropy: weight of the entropy bonus that keeps a REINFORCE policy exploring.
-        tau: temperature of the Gumbel-softmax.
+        entropy: weight of the entropy bonus that keeps a REINFORCE policy exploring. At 0.01, one
+            seed of chapter 6's run committed early to poor cells (it chose the best cell 22% of the
+            time, against 42–50% on the other seeds); 0.05 keeps all three seeds exploring.
+        tau: temperature of the Gumbel-softmax's relaxed (backward) choice; the forward pass is one-hot
+            whatever it is. A warmer relaxation (3 rather than 1) spreads the gradient over more cells
+            early on, which made chapter 6's result stable over seeds.
     """
 
     method: str = "reinforce"
@@ -52,8 +56,8 @@ class GlimpseConfig:
     channels: int = 1
     classes: int = 10
     width: int = 16
-    entropy: float = 0.01
-    tau: float = 1.0
+    entropy: float = 0.05
+    tau: float = 3.0
 
     @property
     def cells(self) -> int:
