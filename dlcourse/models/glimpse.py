@@ -41,8 +41,8 @@ class GlimpseConfig:
         classes: number of classes.
         width: channels of the small convolutional networks.
         entropy: weight of the entropy bonus that keeps a REINFORCE policy exploring. At 0.01, one
-            seed of chapter 6's run committed early to poor cells (it chose the best cell 22% of the
-            time, against 42–50% on the other seeds); 0.05 keeps all three seeds exploring.
+            seed of chapter 6's run (seed 2) committed early to poor cells and beat a random crop by
+            0.19 in accuracy; at 0.05 seeds 0–2 beat it by 0.29–0.32.
         tau: temperature of the Gumbel-softmax's relaxed (backward) choice; the forward pass is one-hot
             whatever it is. A warmer relaxation (3 rather than 1) spreads the gradient over more cells
             early on, which made chapter 6's result stable over seeds.
