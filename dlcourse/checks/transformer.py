@@ -77,13 +77,16 @@ def padding_mask(fn) -> str:
         if got.shape == ids.shape:
             raise Mismatch("the shape is (B, T): add two axes, (B, 1, 1, T), so it broadcasts over heads and queries")
         if got.shape != expected.shape:
-            raise Mismatch(f"expected shape {tuple(expected.shape)}, got {tuple(got.shape)}")
+            raise Mismatch(f"your mask has shape {tuple(got.shape)}: it needs one axis for the batch, two of size "
+                           "1 (heads and queries, to broadcast over) and one for the keys")
         if got.dtype != torch.bool:
             raise Mismatch(f"expected a boolean mask, got {got.dtype}: a float mask is *added* to the scores")
         if torch.equal(got, ~expected):
             raise Mismatch("the mask is inverted: True means 'may attend', so it is True at real tokens")
         if not torch.equal(got, expected):
-            raise Mismatch(f"wrong mask for pad_id={pad_id}: expected {expected[:, 0, 0].int().tolist()}, "
-                           f"got {got[:, 0, 0].int().tolist()}")
+            wrong = (got != expected)[:, 0, 0]  # (B, T)
+            rows = wrong.any(1).nonzero().flatten().tolist()
+            raise Mismatch(f"with pad_id={pad_id}, your mask is wrong in row(s) {rows} of the batch: compare each "
+                           "id with pad_id itself (not with 0, and not only at the end of the row)")
     return "right: (B, 1, 1, T), True at real tokens, broadcasting to every head and query"
 
