@@ -77,7 +77,20 @@ TASKS = (
          True, (
              Model("logistic regression on a bag of words", "04_rnn:bow_acc", "04_rnn:bow_params"),
              Model("RNN classifier", "04_rnn:rnn_acc", "04_rnn:rnn_params", None, "04_rnn:rnn_latency_ms"),
-             Model("GRU classifier (same recipe)", "04_rnn:gru_acc", "04_rnn:gru_params"))),
+             Model("GRU classifier (same recipe)", "04_rnn:gru_acc", "04_rnn:gru_params"),
+             Model("Transformer encoder", "07_transformer:tf_acc", "07_transformer:tf_clf_params",
+                   note="chapter 7's recipe; its own GRU and bag of words in the caveat"))),
+    Task("reverse", "Sequence to sequence: reversing", "random sequences of 30 symbols, written backwards",
+         "token accuracy", True, (
+             Model("GRU encoder–decoder, no attention", "06_attention:s2s_acc_none", "06_attention:s2s_params_none",
+                   note="wider, for about the same parameters"),
+             Model("GRU encoder–decoder with attention", "06_attention:s2s_acc_attn", "06_attention:s2s_params_attn"))),
+    Task("sort", "Sequence to sequence: sorting", "random sequences of 30 symbols, written in sorted order",
+         "exact-sequence accuracy", True, (
+             Model("GRU encoder–decoder with attention", "07_transformer:gru_sort_exact",
+                   "07_transformer:gru_sort_params", "07_transformer:gru_sort_seconds"),
+             Model("Transformer encoder–decoder", "07_transformer:sort_exact", "07_transformer:sort_params",
+                   "07_transformer:sort_seconds"))),
     Task("lm", "Language modelling (and generation)", "Shakespeare, plays held out from training",
          "bits per character", False, (
              Model("unigram counts", "05_lstm:unigram_bits"),
@@ -102,7 +115,9 @@ USED = ("03_lightweight:macs_saving", "03_lightweight:latency_saving", "03_light
         "03_lightweight:teacher_acc", "03_lightweight:prune_latency_ratio", "04_rnn:rnn_minus_bow", "04_rnn:n_test",
         "04_rnn:rnn_verdict", "04_rnn:gru_vs_rnn", "04_rnn:gru_vs_bow", "04_rnn:rmse_rnn_min", "04_rnn:rmse_rnn_max",
         "04_rnn:ar_p", "04_rnn:ar_verdict", "01_cnn:lenet_acc", "03_lightweight:std_acc", "03_lightweight:sep_acc",
-        "03_lightweight:student_distilled", "03_lightweight:student_params")
+        "03_lightweight:student_distilled", "03_lightweight:student_params", "07_transformer:tf_vs_gru",
+        "07_transformer:tf_vs_bow", "07_transformer:tf_gru_acc", "07_transformer:tf_bow_acc",
+        "07_transformer:sort_vs_gru", "06_attention:s2s_gap")
 
 # Measurements the guide has a place for but no chapter glues yet (shown as "not glued yet").
 PENDING = frozenset({
@@ -161,7 +176,7 @@ def _score(task: Task, value: float) -> str:
 def _with_spread(v: Values, ref: str, fmt) -> str:
     spread = v.spread(ref)
     text = fmt(v[ref])
-    if spread:
+    if spread and spread["min"] != spread["max"]:  # a count that no seed changes needs no range
         text += f" ({fmt(spread['min'])}–{fmt(spread['max'])} over {v.seeds(ref)} seeds)"
     return text
 
@@ -240,6 +255,14 @@ def verdicts(v: Values) -> list[tuple[str, str, str]]:
     rnn_mem, mean_mem, lstm_mem = v["05_lstm:adding_rnn"], v["05_lstm:adding_mean"], v["05_lstm:adding_lstm"]
     lstm_bits, bigram_bits = v["05_lstm:val_bits"], v["05_lstm:bigram_bits"]
     cnn_ok = compare(max(cnn, resnet), mlp, FASHION_TEST) == "beats"
+    tf = v["07_transformer:tf_acc"]
+    tf_bow, tf_gru = paired(v, "07_transformer:tf_vs_bow")[0], paired(v, "07_transformer:tf_vs_gru")[0]
+    transformer_words = (
+        ("supported" if tf_bow == "beats" and tf_gru == "beats" else "**not supported** at this size and budget")
+        + f": a small Transformer encoder ({tf:.2%}, {{doc}}`chapter 7 <../chapters/07_transformer>`) against a "
+        f"bag of words trained by the same chapter ({v['07_transformer:tf_bow_acc']:.2%}), "
+        f"{_paired_words(v, '07_transformer:tf_vs_bow')}; against a GRU ({v['07_transformer:tf_gru_acc']:.2%}), "
+        f"{_paired_words(v, '07_transformer:tf_vs_gru')}")
     return [
         ("结构化数据:MLP", "structured data: MLP",
          f"not measured: the course has no tabular data set. On flat vectors of pixels the MLP reached {mlp:.2%}; "
@@ -257,7 +280,7 @@ def verdicts(v: Values) -> list[tuple[str, str, str]]:
          f"{'is no better than' if rnn_mem >= mean_mem else 'is below'} predicting the mean ({mean_mem:.3g}); "
          f"the LSTM's is {lstm_mem:.2g}."),
         ("文本数据:Transformer/BERT", "text data: Transformer/BERT",
-         f"not measured yet (chapters 7–8). What was measured on sentence classification, paired on the same "
+         f"{transformer_words}. BERT: chapter 8. Chapter 4's models, paired on the same "
          f"{n_text:,} test sentences (McNemar's test, the benchmark's first run): the RNN ({rnn:.2%}) against a bag "
          f"of words ({bow:.2%}), "
          f"{_paired_words(v, '04_rnn:rnn_verdict')}; the GRU ({gru:.2%}) against the bag of words, "
@@ -277,7 +300,7 @@ def verdicts(v: Values) -> list[tuple[str, str, str]]:
          f"not measured yet (chapters 9–10). The course's first generator is neither: chapter 5's character "
          f"LSTM samples text at {lstm_bits:.2f} bits per character, against {bigram_bits:.2f} for bigram counts."),
         ("自然语言处理:Transformer/BERT", "natural-language processing: Transformer/BERT",
-         "not measured yet (chapters 7–8). "
+         f"for sentence classification, {transformer_words}. "
          + (f"A recurrent network (the {' and the '.join(beat_bow)}) already beat the bag of words." if text_ok else
             "**Contradicted as a first step** for sentence classification: neither the RNN "
             f"({v['04_rnn:rnn_minus_bow']:+.2f} points, McNemar's p = {paired(v, '04_rnn:rnn_verdict')[1]}) nor the "
@@ -367,8 +390,8 @@ def render(results: dict) -> str:
     lines += ["## Not measured yet", "",
               "The guide has a place for these numbers, which no chapter glues yet: "
               + ", ".join(f"`{r}`" for r in missing) + ". Memory use and GPU timings are not measured by any "
-              "chapter; chapters 6–10 will add attention, Transformers, GPT and BERT, GANs and VAEs, and "
-              "diffusion models." if missing else "Every number the guide has a place for is measured.", ""]
+              "chapter; chapters 8–10 will add GPT and BERT, GANs and VAEs, and diffusion models."
+              if missing else "Every number the guide has a place for is measured.", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -389,7 +412,19 @@ CAVEATS = {
         f"with McNemar's exact test ({{doc}}`../chapters/04_rnn`, section 4). The RNN against the bag of words, which "
         f"ignores word order ({v['04_rnn:rnn_minus_bow']:+.2f} points): {v['04_rnn:rnn_verdict']}. The GRU against "
         f"the RNN: {v['04_rnn:gru_vs_rnn']}; against the bag of words: {v['04_rnn:gru_vs_bow']}. These verdicts are "
-        "the benchmark's first run's; the table gives each accuracy's spread over seeds."],
+        "the benchmark's first run's; the table gives each accuracy's spread over seeds. Chapter 7 trains its own GRU "
+        f"({v['07_transformer:tf_gru_acc']:.2%}) and bag of words ({v['07_transformer:tf_bow_acc']:.2%}) beside the "
+        f"Transformer, on the same sentences: Transformer against GRU, {v['07_transformer:tf_vs_gru']}; against the "
+        f"bag of words, {v['07_transformer:tf_vs_bow']}."],
+    "reverse": lambda v: [
+        "The answer's first token is the input's last: without attention the decoder must carry all 30 symbols in one "
+        f"state; with it, it looks back ({{doc}}`../chapters/06_attention`: {v['06_attention:s2s_gap']:.0f} points apart, "
+        "equal parameters and steps)."],
+    "sort": lambda v: [
+        "Both models have about the same parameters and learn from the same sequences in one pass; "
+        f"{v['07_transformer:sort_vs_gru']} ({{doc}}`../chapters/07_transformer`, the benchmark's first run). "
+        "The training times are the benchmark's; chapter 7 does not assert which model trains faster, because "
+        "the order flipped between its runs."],
     "lm": lambda v: [
         "Generation is judged by the same number: the LSTM's samples come from the model scored here "
         "({doc}`../chapters/05_lstm`, sampling and temperature). GANs, VAEs and diffusion models: chapters 9–10."],
@@ -478,8 +513,11 @@ def figures(results: dict) -> dict[Path, object]:
     from matplotlib.ticker import NullFormatter
 
     v = Values(results)
-    fig = Figure(figsize=(10, 8.5), layout="constrained")
-    axes = fig.subplots(3, 2).ravel()
+    rows = math.ceil(len(TASKS) / 2)
+    fig = Figure(figsize=(10, 2.85 * rows), layout="constrained")
+    axes = fig.subplots(rows, 2).ravel()
+    for ax in axes[len(TASKS):]:
+        ax.set_visible(False)
     for ax, task in zip(axes, TASKS):
         scores = [v[m.score] for m in task.models]
         best = _best(task, v)
