@@ -73,6 +73,14 @@ TASKS = (
               note="mean of three seeds"),
         Model("tiny student, 2,000 labels, distilled", "03_lightweight:student_distilled",
               "03_lightweight:student_params", note="mean of three seeds; teacher: the standard CNN"))),
+    Task("glimpse", "Where to look: hard and soft attention", "a Fashion-MNIST item at a random place on a 56×56 "
+         "canvas; the reader sees one 28×28 crop (or all of them, or a 14×14 thumbnail)", "test accuracy", True, (
+             Model("thumbnail only", "06_attention:acc_thumb"),
+             Model("one random crop", "06_attention:acc_random"),
+             Model("one crop chosen by a policy (REINFORCE)", "06_attention:acc_reinforce"),
+             Model("one crop chosen by a policy (Gumbel-softmax)", "06_attention:acc_gumbel"),
+             Model("soft attention over every crop", "06_attention:acc_soft",
+                   note="reads every crop: see the caveat for its cost"))),
     Task("text", "Text classification", "rated movie-review sentences, positive or negative", "test accuracy",
          True, (
              Model("logistic regression on a bag of words", "04_rnn:bow_acc", "04_rnn:bow_params"),
@@ -117,7 +125,8 @@ USED = ("03_lightweight:macs_saving", "03_lightweight:latency_saving", "03_light
         "04_rnn:ar_p", "04_rnn:ar_verdict", "01_cnn:lenet_acc", "03_lightweight:std_acc", "03_lightweight:sep_acc",
         "03_lightweight:student_distilled", "03_lightweight:student_params", "07_transformer:tf_vs_gru",
         "07_transformer:tf_vs_bow", "07_transformer:tf_gru_acc", "07_transformer:tf_bow_acc",
-        "07_transformer:sort_vs_gru", "06_attention:s2s_gap")
+        "07_transformer:sort_vs_gru", "06_attention:s2s_gap", "06_attention:px_hard", "06_attention:px_soft",
+        "06_attention:time_ratio")
 
 # Measurements the guide has a place for but no chapter glues yet (shown as "not glued yet").
 PENDING = frozenset({
@@ -416,6 +425,15 @@ CAVEATS = {
         f"({v['07_transformer:tf_gru_acc']:.2%}) and bag of words ({v['07_transformer:tf_bow_acc']:.2%}) beside the "
         f"Transformer, on the same sentences: Transformer against GRU, {v['07_transformer:tf_vs_gru']}; against the "
         f"bag of words, {v['07_transformer:tf_vs_bow']}."],
+    "glimpse": lambda v: [
+        f"Hard attention reads {v['06_attention:px_hard']:,} pixels per image, soft attention over every crop "
+        f"{v['06_attention:px_soft']:,}, and soft attention took {v['06_attention:time_ratio']:.1f}× the time per image "
+        "on this CPU: the source's \"efficient but less accurate\" is half right here, since the trained hard "
+        "choice was also the more accurate ({doc}`../chapters/06_attention`, section 3)."
+        if v["06_attention:acc_reinforce"] > v["06_attention:acc_soft"] else
+        f"Hard attention reads {v['06_attention:px_hard']:,} pixels per image, soft attention over every crop "
+        f"{v['06_attention:px_soft']:,}, and soft attention took {v['06_attention:time_ratio']:.1f}× the time per image "
+        "on this CPU ({doc}`../chapters/06_attention`, section 3)."],
     "reverse": lambda v: [
         "The answer's first token is the input's last: without attention the decoder must carry all 30 symbols in one "
         f"state; with it, it looks back ({{doc}}`../chapters/06_attention`: {v['06_attention:s2s_gap']:.0f} points apart, "
