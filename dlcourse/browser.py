@@ -91,7 +91,7 @@ def check_page(page: Path, screenshot: Path | None = None, timeout: float = 60.0
     page = Path(page).resolve()
     if not page.is_file():
         raise FileNotFoundError(f"no page at {page}")
-    with tempfile.TemporaryDirectory() as profile:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:  # Chromium may still be writing
         port_file = Path(profile) / "DevToolsActivePort"
         browser = subprocess.Popen(
             [find_browser(), "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
