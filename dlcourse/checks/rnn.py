@@ -49,7 +49,9 @@ def pad(fn) -> str:
             raise Mismatch("return a pair: (padded ids, lengths)")
         ids, lengths = pad_batch(sequences, pad_id)
         left = torch.tensor([[pad_id] * (ids.shape[1] - len(s)) + list(s) for s in sequences])
-        if isinstance(got[0], torch.Tensor) and got[0].shape == ids.shape and torch.equal(got[0].long(), left):
+        # (when every sequence has the same length, left and right padding are the same thing: no diagnosis)
+        if (isinstance(got[0], torch.Tensor) and got[0].shape == ids.shape and not torch.equal(left, ids)
+                and torch.equal(got[0].long(), left)):
             raise Mismatch("the padding is on the left: pad on the right, after each sequence's tokens")
         if sequences is hidden:
             sequences = f"a hidden batch of {len(hidden)} sequences, pad id {pad_id} (seed {seed})"
@@ -80,8 +82,9 @@ def clip_gradients(fn) -> str:
         if not isinstance(got, (list, tuple)) or len(got) != len(grads):
             raise Mismatch("return a list with one (clipped) tensor per gradient")
         per_tensor = [t * min(1.0, max_norm / float(t.norm())) for t in grads]
-        if scale > 1 and all(isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(a, b, atol=1e-6)
-                             for a, b in zip(got, per_tensor)):
+        same = all(torch.allclose(a, p.grad, atol=1e-6) for a, p in zip(per_tensor, params))  # then it is no mistake
+        if scale > 1 and not same and all(isinstance(a, torch.Tensor) and a.shape == b.shape
+                                          and torch.allclose(a, b, atol=1e-6) for a, b in zip(got, per_tensor)):
             raise Mismatch("you clip each tensor by its own norm: use one global norm over all gradients, so "
                            "that the update keeps its direction")
         for i, (a, p) in enumerate(zip(got, params)):
