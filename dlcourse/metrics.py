@@ -128,3 +128,20 @@ def mcnemar(correct_a: Tensor, correct_b: Tensor) -> tuple[int, int, float]:
     n, k = b + c, min(b, c)
     tail = sum(math.comb(n, i) for i in range(k + 1))  # exact integers: no underflow for large n
     return b, c, min(1.0, 2 * tail / 2 ** n)
+
+
+def paired_verdict(name_a: str, correct_a: Tensor, name_b: str, correct_b: Tensor, alpha: float = 0.05,
+                   unit: str = "test sentences") -> tuple[float, str]:
+    """McNemar's exact test of model a against model b on the same examples, with its verdict in words.
+
+    Returns ``(p_value, sentence)``; the sentence (Markdown) says on how many ``unit`` each model is right
+    where the other is wrong, the p-value, and whether a beats b, does worse, or neither at level ``alpha``.
+    """
+    only_a, only_b, p = mcnemar(correct_a, correct_b)
+    if p >= alpha:
+        outcome = f"the difference is **not significant** at the {alpha:.0%} level"
+    else:
+        outcome = (f"the {name_a} **{'beats' if only_a > only_b else 'does worse than'}** the {name_b}, "
+                   f"significantly at the {alpha:.0%} level")
+    return p, (f"the {name_a} is right on {only_a} {unit} that the {name_b} gets wrong, and wrong on "
+               f"{only_b} that it gets right (McNemar's p = {p:.2g}): {outcome}")

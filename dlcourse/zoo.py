@@ -2,6 +2,8 @@
 
 Chapter 2 trains its small ResNet by the recipe here and stores it; no later chapter depends on it
 (chapter 3 distils from a CNN it trains itself), but anyone who wants the model can load or retrain it.
+``"fashion-cnn"`` is chapter 1's small CNN by chapter 1's recipe: chapters 9 and 10 use it as the *judge*
+of generated Fashion-MNIST images (:mod:`dlcourse.judge`), trained here when it is not cached yet.
 
 >>> from dlcourse import zoo
 >>> resnet = zoo.load_or_train("small-resnet-fashion")   # ~1 min on a laptop CPU the first time
@@ -17,6 +19,7 @@ from torch import nn
 
 from . import data, metrics, train
 from .data.fetch import data_dir
+from .models.cnn import CNNConfig, SmallCNN
 from .models.resnet import SMALL_RESNET, ResNet
 from .utils import get_device, load_checkpoint, save_checkpoint, seed_everything
 
@@ -34,6 +37,9 @@ RECIPES = {
     "small-resnet-fashion": Recipe(
         build=lambda: ResNet(SMALL_RESNET), dataset="fashion-mnist",
         fit_options=dict(epochs=7, batch_size=128, lr=4e-3, weight_decay=5e-4, schedule="onecycle")),
+    "fashion-cnn": Recipe(  # chapter 1's small CNN and its training options
+        build=lambda: SmallCNN(CNNConfig()), dataset="fashion-mnist",
+        fit_options=dict(epochs=5, batch_size=128, lr=3e-3, optimizer="adamw", schedule="onecycle")),
 }
 
 

@@ -70,3 +70,16 @@ def test_cross_validate_scores_each_fold():
 
     scores = metrics.cross_validate(score, data, k=4)
     assert scores.tolist() == [5.0] * 4 and seen == [5] * 4
+
+
+def test_paired_verdict_words_follow_the_exact_test():
+    a = torch.tensor([True] * 12 + [False] * 8)
+    b = torch.tensor([False] * 12 + [True] * 8)
+    p, sentence = metrics.paired_verdict("A", a, "B", b)
+    assert p == metrics.mcnemar(a, b)[2] and "not significant" in sentence and "right on 12" in sentence
+    a = torch.tensor([True] * 20 + [False] * 1)
+    b = ~a
+    p, sentence = metrics.paired_verdict("A", a, "B", b, unit="images")
+    assert p < 0.05 and "A **beats** the B" in sentence and "images" in sentence  # 2·22/2^21 exactly
+    p, sentence = metrics.paired_verdict("B", b, "A", a)
+    assert "does worse than" in sentence
