@@ -97,8 +97,12 @@ def _strip_solutions(text: str, in_solution: bool) -> tuple[str, bool]:
     return "".join(kept).strip(), in_solution
 
 
-def student_edition(nb: nbformat.NotebookNode, where: str = "") -> nbformat.NotebookNode:
-    """A copy of a chapter notebook with solutions removed and stubs in place, without outputs."""
+def student_edition(nb: nbformat.NotebookNode, where: str = "", keep_outputs: bool = False) -> nbformat.NotebookNode:
+    """A copy of a chapter notebook with solutions removed and stubs in place, without outputs.
+
+    With ``keep_outputs`` (an executed chapter), the cells the student edition keeps as they are keep their
+    outputs too, so the student site can be built without running the chapters again; stubs have none.
+    """
     cells, in_solution = [], False
     for i, cell in enumerate(nb.cells):
         src = cell.source
@@ -112,7 +116,7 @@ def student_edition(nb: nbformat.NotebookNode, where: str = "") -> nbformat.Note
                                            "outputs": [], "execution_count": None})
             elif in_solution:
                 continue  # code that only illustrates a solution
-            else:
+            elif not keep_outputs:
                 cell = nbformat.from_dict({**cell, "outputs": [], "execution_count": None})
             cells.append(cell)
         else:
@@ -135,14 +139,32 @@ def select_chapters(names: list[str] | None, root: Path | None = None) -> list[P
     return chosen
 
 
-def write_student_edition(out_dir: Path, root: Path | None = None, chapters: list[str] | None = None) -> list[Path]:
-    """Write the student edition of every chapter notebook (or of ``chapters``) into ``out_dir``."""
+def executed_copy(path: Path, outputs_from: Path) -> nbformat.NotebookNode:
+    """The executed copy of chapter ``path`` under ``outputs_from`` (e.g. ``_build/jupyter_execute``, where
+    ``jupyter-book build`` leaves the notebooks it ran), checked to hold the same cells as the chapter."""
+    candidates = [outputs_from / "chapters" / path.name, outputs_from / path.name]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        raise FileNotFoundError(f"no executed copy of {path.name} under {outputs_from} (looked for "
+                                f"{', '.join(map(str, candidates))}); build the book first")
+    executed = nbformat.read(found, as_version=4)
+    source = nbformat.read(path, as_version=4)
+    if [c.source for c in executed.cells] != [c.source for c in source.cells]:
+        raise ValueError(f"{found} is not an executed copy of the current {path.name} (its cells differ): "
+                         "build the book again")
+    return executed
+
+
+def write_student_edition(out_dir: Path, root: Path | None = None, chapters: list[str] | None = None,
+                          outputs_from: Path | None = None) -> list[Path]:
+    """Write the student edition of every chapter notebook (or of ``chapters``) into ``out_dir``; with
+    ``outputs_from``, from the executed copies there, keeping the outputs of every cell that is not a stub."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for path in select_chapters(chapters, root):
-        nb = nbformat.read(path, as_version=4)
+        nb = nbformat.read(path, as_version=4) if outputs_from is None else executed_copy(path, outputs_from)
         target = out_dir / path.name
-        nbformat.write(student_edition(nb, path.name), target)
+        nbformat.write(student_edition(nb, path.name, keep_outputs=outputs_from is not None), target)
         written.append(target)
     return written
 
@@ -150,10 +172,13 @@ def write_student_edition(out_dir: Path, root: Path | None = None, chapters: lis
 _SITE_SKIP = {"_build", ".git", "chapters", ".benchmarks", ".gpu", ".ci", "dlcourse", "tests", "dlcourse.egg-info"}
 
 
-def write_student_site(out_dir: Path, root: Path | None = None) -> Path:
+def write_student_site(out_dir: Path, root: Path | None = None, outputs_from: Path | None = None) -> Path:
     """A copy of the book's sources whose chapters are the student edition and whose config hides solutions.
 
     Build it with ``jupyter-book build OUT_DIR -W -n --keep-going`` (or ``student-site OUT_DIR --build``).
+    With ``outputs_from`` (the executed notebooks of a book build, ``_build/jupyter_execute``) the chapters
+    keep those outputs and the site is built without executing them again (minutes instead of the course's
+    run time); exercise stubs then show no output.
     """
     root = root or find_root()
     out_dir = out_dir.resolve()
@@ -171,8 +196,10 @@ def write_student_site(out_dir: Path, root: Path | None = None) -> Path:
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     config["title"] = f"{config.get('title', 'Deep learning')} (student edition)"
     config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True  # any {solution} left
+    if outputs_from is not None:
+        config.setdefault("execute", {})["execute_notebooks"] = "off"
     (out_dir / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    write_student_edition(out_dir / "chapters", root)
+    write_student_edition(out_dir / "chapters", root, outputs_from=outputs_from)
     return out_dir
 
 
@@ -213,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     site = sub.add_parser("student-site", help="the book's sources without solutions (and --build: the site)")
     site.add_argument("out_dir", type=Path, nargs="?", default=Path("_build/student"))
     site.add_argument("--build", action="store_true", help="then run jupyter-book build on it (-W -n --keep-going)")
+    site.add_argument("--outputs-from", type=Path, default=None, metavar="DIR",
+                      help="take the chapters' outputs from a book build's executed notebooks (e.g. "
+                           "_build/jupyter_execute) instead of executing them again")
     sub.add_parser("instructors-page", help="regenerate appendix/instructors.md from the notebooks")
     sub.add_parser("sync-repo", help="make the notebooks install dlcourse from _config.yml's repository.url")
     assign = sub.add_parser("assignment", help="an nbgrader course folder for chapters' exercises (dlcourse.grading)")
@@ -228,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in write_student_edition(args.out_dir, chapters=args.chapters):
             print(f"wrote {path}")
     elif args.command == "student-site":
-        out = write_student_site(args.out_dir)
+        out = write_student_site(args.out_dir, outputs_from=args.outputs_from)
         print(f"wrote the student edition's sources to {out}")
         if args.build:
             return subprocess.call(["jupyter-book", "build", str(out), "-W", "-n", "--keep-going"])
