@@ -400,7 +400,8 @@ def render_instructors_page(items: list[Exercise]) -> str:
         "and a wrong answer is shown under its exercise without stopping *Run all*. For self-study without "
         "nbgrader, `python -m dlcourse.book student-edition OUT [CHAPTER ...]` writes the student edition of "
         "some or all chapters, and `python -m dlcourse.book student-site OUT --build` builds this book without "
-        "solutions.",
+        "solutions (add `--outputs-from _build/jupyter_execute` after a build of the book to reuse its executed "
+        "chapters: minutes instead of running every chapter again).",
         "",
         "## Collect and grade",
         "",
