@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .transformer import sinusoidal_features
+
 
 @dataclass
 class SchedulerOutput:
@@ -118,11 +120,9 @@ class DDIMScheduler(DDPMScheduler):
 
 
 def timestep_embedding(timesteps: Tensor, dim: int, max_period: float = 10_000.0) -> Tensor:
-    """Sinusoidal features of integer timesteps (B,) → (B, dim), as the Transformer encodes positions."""
-    half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=timesteps.device) / half)  # (dim/2,)
-    angles = timesteps.float()[:, None] * freqs[None, :]  # (B, dim/2)
-    return torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)  # (B, dim)
+    """Sinusoidal features of integer timesteps (B,) → (B, dim): the Transformer's positional encoding
+    (:func:`~dlcourse.models.transformer.sinusoidal_features`) with the timestep as the position."""
+    return sinusoidal_features(timesteps, dim, base=max_period)  # (B, dim)
 
 
 @dataclass(frozen=True)

@@ -69,14 +69,21 @@ class TransformerConfig:
         return 4 * self.d_model if self.d_ff is None else self.d_ff
 
 
+def sinusoidal_features(positions: Tensor, d_model: int, base: float = 10000.0) -> Tensor:
+    """Sinusoids of any positions (N,) → (N, C): column 2i is sin(p / base^(2i/C)), column 2i + 1 cos(same)
+    (Vaswani et al., 2017, §3.5). Positions may be real numbers, e.g. a diffusion model's timesteps."""
+    pos = positions.to(torch.float32)[:, None]  # (N, 1)
+    freq = torch.exp(-math.log(base) * torch.arange(0, d_model, 2, dtype=torch.float32, device=positions.device)
+                     / d_model)  # (C/2,)
+    table = torch.zeros(len(positions), d_model, device=positions.device)
+    table[:, 0::2] = torch.sin(pos * freq)  # (N, C/2)
+    table[:, 1::2] = torch.cos(pos * freq)[:, :d_model // 2]  # (N, C/2): an odd C drops the last cosine
+    return table
+
+
 def sinusoidal_table(max_len: int, d_model: int) -> Tensor:
     """PE[pos, 2i] = sin(pos / 10000^(2i/C)), PE[pos, 2i+1] = cos(same) (Vaswani et al., 2017, §3.5) → (max_len, C)."""
-    pos = torch.arange(max_len, dtype=torch.float32)[:, None]  # (L, 1)
-    freq = torch.exp(-math.log(10000.0) * torch.arange(0, d_model, 2, dtype=torch.float32) / d_model)  # (C/2,)
-    table = torch.zeros(max_len, d_model)
-    table[:, 0::2] = torch.sin(pos * freq)  # (L, C/2)
-    table[:, 1::2] = torch.cos(pos * freq)[:, :d_model // 2]  # (L, C/2): an odd C drops the last cosine
-    return table
+    return sinusoidal_features(torch.arange(max_len), d_model)
 
 
 class PositionalEncoding(nn.Module):
