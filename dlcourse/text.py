@@ -205,3 +205,38 @@ def mask_tokens(ids: Tensor, mask_id: int, vocab_size: int, special_ids: Sequenc
     picks = torch.randint(0, len(ordinary), (int(as_random.sum()),), generator=generator)
     inputs[as_random] = ordinary[picks]
     return inputs.to(ids.device), labels.to(ids.device)
+
+
+# ------------------------------------------------------------------ sub-word tokens (chapter 8)
+
+WORDPIECE_SPECIALS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]")  # ids 0-4, as BERTConfig's defaults expect
+
+
+def train_wordpiece(texts: Iterable[str], vocab_size: int, min_frequency: int = 2):
+    """Train a lower-casing WordPiece tokenizer (Wu et al., 2016; BERT's) on ``texts`` with Hugging Face
+    ``tokenizers``, offline. Ids 0-4 are ``[PAD] [CLS] [SEP] [MASK] [UNK]``; ``encode`` wraps a text as
+    ``[CLS] … [SEP]``; a word it cannot spell from its pieces becomes ``[UNK]``; word-internal pieces
+    start with ``##``. Returns the ``tokenizers.Tokenizer``.
+    """
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers, decoders
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                        special_tokens=list(WORDPIECE_SPECIALS), show_progress=False)
+    tok.train_from_iterator(list(texts), trainer)
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+                                                       special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
+    tok.decoder = decoders.WordPiece()
+    return tok
+
+
+def wordpiece_ids(tokenizer, texts: Sequence[str], max_len: int | None = None) -> Tensor:
+    """Encode ``texts`` with a :func:`train_wordpiece` tokenizer into right-padded ids (N, T) (``[PAD]`` = 0);
+    a text longer than ``max_len`` is cut and keeps its closing ``[SEP]``."""
+    rows = [e.ids for e in tokenizer.encode_batch(list(texts))]
+    if max_len is not None:
+        rows = [r if len(r) <= max_len else r[:max_len - 1] + r[-1:] for r in rows]
+    return pad_batch(rows, tokenizer.token_to_id("[PAD]"))[0]

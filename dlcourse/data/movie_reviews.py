@@ -74,3 +74,24 @@ MOVIE_REVIEWS = register(Dataset(
     sources=Sources(files=(MOVIE_FILE,)),
     reader=_read_movie_reviews,
 ))
+
+
+VADER_OTHER_SETS = ("tweets", "amazonReviewSnippets", "nytEditorialSnippets")
+
+
+def vader_sentences(sets: tuple[str, ...] = VADER_OTHER_SETS, *, download: bool = True) -> tuple[str, ...]:
+    """The unlabelled sentences of the VADER archive's other rated sets (tweets: 4,200; product-review
+    snippets: 3,708; New York Times editorial snippets: 5,190), from the same file as ``movie-reviews``:
+    in-domain-ish text without labels for chapter 8's masked-language-model pre-training."""
+    from .registry import get
+
+    path = get("movie-reviews").fetch(download=download, progress=False)[MOVIE_FILE.name]
+    texts = []
+    with tarfile.open(path) as archive:
+        for name in sets:
+            raw = archive.extractfile(f"hutto_ICWSM_2014/{name}_GroundTruth.txt").read()
+            for line in raw.decode("utf-8", "replace").splitlines():
+                parts = line.split("\t", 2)
+                if len(parts) == 3 and parts[2].strip():
+                    texts.append(parts[2].strip())
+    return tuple(texts)
