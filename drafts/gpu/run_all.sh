@@ -18,8 +18,9 @@ PY
 start=$(date +%s)
 GPU_BUDGET_S=${GPU_BUDGET_S:-330} bash "$G/run_some.sh"
 echo "== run.sh part: rc $? after $(( $(date +%s) - start ))s"
-export DLCOURSE_DATA=/tmp/dlcourse-data PYTHONPATH=/tmp/site:$G/proj PYTHONUNBUFFERED=1 MPLBACKEND=Agg
-cd "$G/proj" || exit 2
+PROJ=$([ -d "$G/proj" ] && echo "$G/proj" || pwd)   # as run.sh: a copy in the bundle, else this checkout
+export DLCOURSE_DATA=/tmp/dlcourse-data PYTHONPATH=/tmp/site:$PROJ PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+cd "$PROJ" || exit 2
 for script in drafts/gpu/[0-9][0-9]_*.py; do
   name=$(basename "$script" .py)
   t0=$(date +%s)
