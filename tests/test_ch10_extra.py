@@ -94,3 +94,17 @@ def test_scheduler_step_is_algorithm_2():
         z = torch.randn(3, 4, generator=torch.Generator().manual_seed(7))
         got = s.step(eps, t, x, generator=torch.Generator().manual_seed(7)).prev_sample
         assert torch.allclose(got, reverse_step(x, eps, t, s.betas, z), atol=1e-5)  # float32 rounding
+
+
+def test_tiny_unet_keeps_the_image_shape_and_uses_time_and_class():
+    from dlcourse.models.unet import TinyUNet
+    torch.manual_seed(0)
+    net = TinyUNet(width=8)
+    x = torch.randn(3, 1, 28, 28)
+    t = torch.tensor([0, 10, 999])
+    out = net(x, t, torch.tensor([0, 1, 2]))
+    assert out.shape == x.shape and torch.isfinite(out).all()
+    assert not torch.allclose(out, net(x, t, None))  # the "no class" token changes the prediction
+    assert not torch.allclose(out, net(x, t.flip(0), torch.tensor([0, 1, 2])))  # so does the timestep
+    out.square().mean().backward()
+    assert all(p.grad is not None for p in net.parameters())
