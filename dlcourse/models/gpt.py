@@ -54,6 +54,17 @@ def gpt_parameter_count(config: GPTConfig) -> int:
     return config.vocab_size * C + config.block_size * C + config.n_layer * (12 * C * C + 13 * C) + 2 * C
 
 
+def gpt_flops_per_token(config: GPTConfig, context: int | None = None) -> int:
+    """Forward-pass multiply-adds ×2 per token (Kaplan et al., 2020, table 1): 2·N for the weight matrices
+    (N = L·12C², the blocks' matrices, plus V·C for the head) and 2·L·T·C for the attention scores and the
+    weighted sum over a context of T tokens (``context``, default block_size: the causal mask halves the
+    useful part, which a dense kernel computes anyway). Training costs about three times this
+    (forward, and a backward pass twice as expensive)."""
+    C, L = config.n_embd, config.n_layer
+    T = config.block_size if context is None else context
+    return 2 * (L * 12 * C * C + config.vocab_size * C) + 2 * L * T * C
+
+
 class GPT(nn.Module):
     """ids (B, T) → next-token logits (B, T, V); ``loss`` is the mean cross-entropy in nats per token.
 
@@ -98,6 +109,19 @@ class GPT(nn.Module):
             x = block(x, is_causal=True, cache=caches[i] if caches else None)  # (B, T, C)
         x = self.ln_f(x)  # (B, T, C)
         return self.lm_head(x)  # (B, T, V)
+
+    @torch.no_grad()
+    def attention_maps(self, idx: Tensor) -> list[Tensor]:
+        """Every block's causal attention weights for ids (B, T): a list of L tensors (B, h, T, T), row i
+        the weights with which position i reads positions 0 … i (in eval mode: no dropout)."""
+        B, T = idx.shape
+        maps = []
+        with evaluating(self):
+            x = self.wte(idx) + self.wpe(torch.arange(T, device=idx.device))  # (B, T, C)
+            for block in self.blocks:
+                maps.append(block.attn(block.ln1(x), is_causal=True, return_weights=True)[1])  # (B, h, T, T)
+                x = block(x, is_causal=True)  # (B, T, C)
+        return maps
 
     def loss(self, batch: tuple[Tensor, Tensor]) -> Tensor:
         """Mean cross-entropy of predicting y (B, T), the ids x (B, T) shifted by one."""
