@@ -13,7 +13,7 @@ def _case(gen: torch.Generator, B: int, T: int, V: int) -> tuple[torch.Tensor, t
     labels = torch.randint(0, V, (B, T), generator=gen)
     hidden = torch.rand(B, T, generator=gen) >= 0.3  # about 30% of positions are masked (have a label)
     hidden.view(-1)[0] = True
-    hidden.view(-1)[-1] = False  # at least one ignored and one scored position
+    hidden.view(-1)[-2:] = False  # at least one ignored and two scored positions (one: the sum is the mean)
     return logits, labels.masked_fill(hidden, IGNORE)
 
 
