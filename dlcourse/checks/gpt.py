@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from ..models.gpt import GPTConfig, gpt_parameter_count
+from .bert import mlm_loss  # noqa: F401 (chapter 8's BERT exercise, so that the chapter's `check` has it)
 from .core import Mismatch, call, check, expect_number, expect_tensor, hidden_generator, randint
 
 
