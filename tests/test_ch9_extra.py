@@ -24,3 +24,21 @@ def test_typical_mistakes_are_named():
     assert not log_sigma.passed and "log σ²" in log_sigma.message
     per_dim = check.gaussian_kl(lambda mu, lv: 0.5 * (mu ** 2 + lv.exp() - 1 - lv), strict=False)
     assert not per_dim.passed and "latent" in per_dim.message
+
+
+def test_projection_discriminator_uses_the_label_and_trains_it():
+    import pytest
+    from dlcourse.models.gan import GAN, GANConfig
+    torch.manual_seed(0)
+    gan = GAN(GANConfig(num_classes=3, conditioning="projection"))
+    x = torch.randn(6, 2)
+    a, b = gan.critic(x, torch.zeros(6, dtype=torch.long)), gan.critic(x, torch.ones(6, dtype=torch.long))
+    assert a.shape == (6,) and not torch.allclose(a, b)  # the score depends on the asked class
+    h = gan.discriminator[:-1](x)
+    expected = gan.discriminator[-1](h).squeeze(-1) + h @ gan.class_embedding.weight[0]
+    assert torch.allclose(a, expected, atol=1e-6)
+    assert any(p is gan.class_embedding.weight for p in gan.parts()["discriminator"])
+    with pytest.raises(ValueError, match="pack"):
+        GANConfig(num_classes=3, conditioning="projection", pack=2)
+    with pytest.raises(ValueError, match="conditioning"):
+        GANConfig(conditioning="both")

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 GAN_LOSSES = ("saturating", "non-saturating", "wgan-gp")
+CONDITIONINGS = ("concat", "projection")
 OUTPUTS = {"linear": nn.Identity, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
 
@@ -35,6 +36,9 @@ class GANConfig:
         loss: one of ``GAN_LOSSES``.
         gp_weight: λ of the gradient penalty (``"wgan-gp"`` only).
         pack: samples the discriminator sees at once (1: the usual GAN).
+        conditioning: how a class-conditional discriminator sees the label: ``"concat"`` (a one-hot
+            appended to x) or ``"projection"`` (its score gains the inner product of a learned class
+            embedding with its last hidden layer, Miyato & Koyama, 2018; ``pack`` 1 only).
     """
 
     data_shape: tuple[int, ...] = (2,)
@@ -46,8 +50,13 @@ class GANConfig:
     loss: str = "non-saturating"
     gp_weight: float = 10.0
     pack: int = 1
+    conditioning: str = "concat"
 
     def __post_init__(self) -> None:
+        if self.conditioning not in CONDITIONINGS:
+            raise ValueError(f"conditioning must be one of {CONDITIONINGS}, got {self.conditioning!r}")
+        if self.conditioning == "projection" and self.pack != 1:
+            raise ValueError("the projection discriminator judges one sample at a time: use pack=1")
         if self.loss not in GAN_LOSSES:
             raise ValueError(f"loss must be one of {GAN_LOSSES}, got {self.loss!r}")
         if self.output not in OUTPUTS:
@@ -77,11 +86,17 @@ class GAN(nn.Module):
         c = config.num_classes
         self.generator = nn.Sequential(_mlp(config.latent_dim + c, config.hidden, config.num_layers, self.data_dim,
                                             nn.ReLU()), OUTPUTS[config.output]())
-        self.discriminator = _mlp((self.data_dim + c) * config.pack, config.hidden, config.num_layers, 1,
-                                  nn.LeakyReLU(0.2))
+        self.projection = c > 0 and config.conditioning == "projection"
+        d_in = self.data_dim if self.projection else self.data_dim + c
+        self.discriminator = _mlp(d_in * config.pack, config.hidden, config.num_layers, 1, nn.LeakyReLU(0.2))
+        if self.projection:
+            self.class_embedding = nn.Embedding(c, config.hidden if config.num_layers else self.data_dim)
 
     def parts(self) -> dict[str, list[nn.Parameter]]:
-        return {"discriminator": list(self.discriminator.parameters()), "generator": list(self.generator.parameters())}
+        critic = list(self.discriminator.parameters())
+        if self.projection:
+            critic += list(self.class_embedding.parameters())
+        return {"discriminator": critic, "generator": list(self.generator.parameters())}
 
     def _with_labels(self, flat: Tensor, labels: Tensor | None) -> Tensor:
         if not self.config.num_classes:
@@ -97,6 +112,9 @@ class GAN(nn.Module):
         B = x.shape[0]
         if B % self.config.pack:
             raise ValueError(f"batch of {B} cannot be packed in groups of {self.config.pack}")
+        if self.projection:
+            h = self.discriminator[:-1](x.reshape(B, self.data_dim))  # (B, H): the last hidden layer
+            return self.discriminator[-1](h).squeeze(-1) + (self.class_embedding(labels) * h).sum(-1)  # (B,)
         flat = self._with_labels(x.reshape(B, self.data_dim), labels)  # (B, D + K)
         return self.discriminator(flat.reshape(B // self.config.pack, -1)).squeeze(-1)  # (B/pack,)
 
