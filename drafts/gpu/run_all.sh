@@ -6,6 +6,7 @@
 set -u
 G=$(pwd)/.gpu
 OUT=${OUT:-/tmp/gpu-out}; mkdir -p "$OUT"
+export GPU_UNIT_TESTS=${GPU_UNIT_TESTS:-tests}
 export GPU_CHAPTERS=${GPU_CHAPTERS:-"chapters/08_gpt.ipynb chapters/09_gan.ipynb chapters/10_diffusion.ipynb"}
 python3 - "$G/run.sh" "$G/run_some.sh" <<'PY'
 import sys
@@ -13,6 +14,9 @@ s = open(sys.argv[1]).read()
 loop = "for nb in chapters/[0-9][0-9]_*.ipynb; do"
 assert s.count(loop) == 2, "run.sh changed: update drafts/gpu/run_all.sh"
 s = s.replace(loop, "for nb in $GPU_CHAPTERS; do", 1).replace(loop, "for nb in ${GPU_BENCH:-}; do", 1)
+unit = '"${PYTEST[@]}" tests -q -x'
+assert unit in s, "run.sh changed: update drafts/gpu/run_all.sh"
+s = s.replace(unit, '"${PYTEST[@]}" ${GPU_UNIT_TESTS:-tests} -q -x')
 open(sys.argv[2], "w").write(s)
 PY
 start=$(date +%s)
