@@ -39,7 +39,8 @@ def test_chapter_contract(path):
     assert "glue(" in code and "{glue:text}" in md
     headline = nb.metadata["dlcourse"]["headline"]["name"]
     assert f'glue("{headline}"' in code, "the headline number is glued"
-    assert nb.metadata["dlcourse"]["budget_s"] <= 180
+    # GUIDE §5: 180 s a chapter; chapters 8 and 9 hold two models each and get 240 s
+    assert nb.metadata["dlcourse"]["budget_s"] <= (240 if path.stem[:2] in ("08", "09") else 180)
     assert re.search(r"widgets\.(interact|interactive|VBox|HBox)\(", code), "an ipywidgets exploration"
     assert re.search(r"\{admonition\} Pitfalls", md)
     assert "{cite}" in md and "## Summary" in md and "## References" in md
