@@ -3,8 +3,8 @@
 >>> from dlcourse.checks import foundations as check
 >>> check.softmax(my_softmax)
 """
-from . import attention, bert, cnn, diffusion, foundations, gpt, lightweight, lstm, resnet, rnn, transformer
+from . import attention, bert, cnn, diffusion, foundations, gan, gpt, lightweight, lstm, resnet, rnn, transformer
 from .core import CheckFailed, CheckResult, check
 
-__all__ = ["CheckFailed", "CheckResult", "attention", "bert", "check", "cnn", "diffusion", "foundations", "gpt", "lightweight", "lstm", "resnet", "rnn",
-           "transformer"]
+__all__ = ["CheckFailed", "CheckResult", "attention", "bert", "check", "cnn", "diffusion", "foundations", "gan", "gpt",
+           "lightweight", "lstm", "resnet", "rnn", "transformer"]
