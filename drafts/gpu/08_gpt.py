@@ -31,9 +31,9 @@ gpt_config = GPTConfig(V, block_size=text.LM_CONTEXT, n_layer=2, n_head=4, n_emb
 lstm_config = CharLMConfig(V, embed_dim=32, hidden=384, num_layers=1)
 # name: (build, window, batch, peak lr, time-based schedule?, budgets)
 RUNS = {
-    "GPT 2x128, batch 64": (lambda: GPT(gpt_config), text.LM_CONTEXT, 64, 6e-3, True, BUDGETS),
+    "GPT 2x128, batch 64": (lambda: GPT(gpt_config), text.LM_CONTEXT, 64, 3e-3, True, BUDGETS),
     "LSTM 384, batch 64 (chapter 5)": (lambda: CharLM(lstm_config), 64, 64, 5e-3, False, BUDGETS),
-    "GPT 2x128, batch 16 (the CPU recipe)": (lambda: GPT(gpt_config), text.LM_CONTEXT, 16, 6e-3, True, BUDGETS[-1:]),
+    "GPT 2x128, batch 16 (the CPU recipe)": (lambda: GPT(gpt_config), text.LM_CONTEXT, 16, 3e-3, True, BUDGETS[-1:]),
 }
 
 
@@ -54,7 +54,7 @@ def main():
     name = torch.cuda.get_device_name() if device.type == "cuda" else "cpu"
     print(f"device: {name}, torch {torch.__version__}")
     if device.type == "cuda":  # warm up the kernels so the first budget is not spent compiling
-        run(RUNS["GPT 2x128, batch 64"][0], text.LM_CONTEXT, 64, 6e-3, True, 1.0)
+        run(RUNS["GPT 2x128, batch 64"][0], text.LM_CONTEXT, 64, 3e-3, True, 1.0)
         run(RUNS["LSTM 384, batch 64 (chapter 5)"][0], 64, 64, 5e-3, False, 1.0)
     rows = []
     for label, (build, window, batch, lr, schedule, budgets) in RUNS.items():
