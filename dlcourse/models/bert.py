@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import text
+from ..utils import evaluating
 from .attention import MultiHeadAttention
 from .base import Classifier
 from .gpt import GPT
@@ -191,18 +192,16 @@ class BERT(nn.Module):
     @torch.no_grad()
     def mlm_accuracy(self, inputs: Tensor, labels: Tensor, batch_size: int = 512) -> float:
         """Share of the masked positions (labels ≠ IGNORE) whose original id is the arg-max guess."""
-        was = self.training
-        self.eval()
         right = total = 0
         device = next(self.parameters()).device
-        for i in range(0, len(inputs), batch_size):
-            x = trim_padding(inputs[i:i + batch_size], self.config.pad_id).to(device)
-            y = labels[i:i + batch_size, :x.shape[1]].to(device)
-            chosen = y != text.IGNORE
-            guess = self.mlm_logits(self.encode(x)[chosen]).argmax(-1)  # (M,)
-            right += int((guess == y[chosen]).sum())
-            total += int(chosen.sum())
-        self.train(was)
+        with evaluating(self):
+            for i in range(0, len(inputs), batch_size):
+                x = trim_padding(inputs[i:i + batch_size], self.config.pad_id).to(device)
+                y = labels[i:i + batch_size, :x.shape[1]].to(device)
+                chosen = y != text.IGNORE
+                guess = self.mlm_logits(self.encode(x)[chosen]).argmax(-1)  # (M,)
+                right += int((guess == y[chosen]).sum())
+                total += int(chosen.sum())
         return right / max(total, 1)
 
 
