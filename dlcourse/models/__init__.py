@@ -16,6 +16,7 @@ from .rnn import (BagOfWords, CharLM, CharLMConfig, ScratchRecurrent, SequenceCl
 from .sampling import sample_next
 from .seq2seq import Seq2Seq, Seq2SeqConfig
 from .transformer import Block, Seq2SeqTransformer, TransformerClassifier, TransformerConfig
+from .unet import TinyUNet
 from .vae import VAE, VAEConfig
 
 __all__ = ["AdditiveAttention", "BERT", "BERTClassifier", "BERTConfig", "BagOfWords", "BasicBlock", "Bottleneck", "CNNConfig", "CharLM", "CharLMConfig",
@@ -23,6 +24,6 @@ __all__ = ["AdditiveAttention", "BERT", "BERTClassifier", "BERTConfig", "BagOfWo
            "GPT", "GPTConfig", "GlimpseConfig", "GlimpseNet",
            "LeNet5", "LeNetConfig", "MLP", "MLPConfig", "MobileNet", "MobileNetConfig", "MultiHeadAttention", "PostNormBlock", "ResNet",
            "ResNetConfig", "SMALL_RESNET", "ScratchRecurrent", "SeparableBlock", "Seq2Seq", "Seq2SeqConfig", "Seq2SeqTransformer", "SequenceClassifier",
-           "SequenceClassifierConfig", "SequenceRegressor", "SequenceRegressorConfig", "SmallCNN", "TransformerClassifier", "TransformerConfig", "VAE", "VAEConfig",
+           "SequenceClassifierConfig", "SequenceRegressor", "SequenceRegressorConfig", "SmallCNN", "TinyUNet", "TransformerClassifier", "TransformerConfig", "VAE", "VAEConfig",
            "causal_mask", "channel_shuffle", "conv_output_size", "lengths_of", "mobilenet_v1", "padding_mask",
            "receptive_field", "resnet18", "resnet34", "resnet50", "sample_next", "scaled_dot_product_attention"]
