@@ -69,3 +69,14 @@ def test_toc_lists_exactly_the_pages_that_exist():
         assert any((ROOT / f"{f}{ext}").exists() for ext in (".md", ".ipynb")), f"{f} is in the toc but missing"
     listed = {f for f in files if f.startswith("chapters/")}
     assert listed == {f"chapters/{p.stem}" for p in CHAPTERS}, "every chapter is in the toc, and only those"
+
+
+def test_labels_are_unique_across_the_book():
+    """Equation and figure labels share one namespace in the built book: a second `eq-loss` is a warning, so -W fails."""
+    seen: dict[str, str] = {}
+    for path in CHAPTERS:
+        _, md, _ = cells(path)
+        labels = re.findall(r"^\$\$ *\(([\w-]+)\)", md, re.M) + re.findall(r"^:(?:label|name): (\S+)", md, re.M)
+        for label in labels:
+            assert label not in seen, f"{path.stem} reuses the label {label!r} of {seen[label]}"
+            seen[label] = path.stem
