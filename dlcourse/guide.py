@@ -87,7 +87,11 @@ TASKS = (
              Model("RNN classifier", "04_rnn:rnn_acc", "04_rnn:rnn_params", None, "04_rnn:rnn_latency_ms"),
              Model("GRU classifier (same recipe)", "04_rnn:gru_acc", "04_rnn:gru_params"),
              Model("Transformer encoder", "07_transformer:tf_acc", "07_transformer:tf_clf_params",
-                   note="chapter 7's recipe; its own GRU and bag of words in the caveat"))),
+                   note="chapter 7's recipe; its own GRU and bag of words in the caveat"),
+             Model("bag of words, 1,000 labels", "08_gpt:ft_bow_acc", note="chapter 8: few labels"),
+             Model("small BERT from scratch, 1,000 labels", "08_gpt:ft_scratch_acc", note="chapter 8: few labels"),
+             Model("small BERT, MLM pre-trained, then 1,000 labels", "08_gpt:ft_pre_acc",
+                   note="chapter 8: few labels; see the slogans' table"))),
     Task("reverse", "Sequence to sequence: reversing", "random sequences of 30 symbols, written backwards",
          "token accuracy", True, (
              Model("GRU encoder–decoder, no attention", "06_attention:s2s_acc_none", "06_attention:s2s_params_none",
@@ -103,7 +107,10 @@ TASKS = (
          "bits per character", False, (
              Model("unigram counts", "05_lstm:unigram_bits"),
              Model("bigram counts", "05_lstm:bigram_bits"),
-             Model("character LSTM", "05_lstm:val_bits", "05_lstm:lm_params"))),
+             Model("character LSTM", "05_lstm:val_bits", "05_lstm:lm_params"),
+             Model("character LSTM, chapter 8's equal-time race", "08_gpt:lstm_bits", "08_gpt:lstm_params"),
+             Model("character GPT, chapter 8's equal-time race", "08_gpt:gpt_bits", "08_gpt:gpt_params",
+                   note="same training time as the row above"))),
     Task("series", "Time series", "yearly sunspot numbers, the last years held out", "RMSE (sunspots)", False, (
         Model("naive (last year)", "04_rnn:rmse_naive"),
         Model("seasonal naive (11 years before)", "04_rnn:rmse_seasonal"),
@@ -116,6 +123,66 @@ TASKS = (
         Model("LSTM, 64 units (about the same parameters)", "05_lstm:adding_lstm"))),
 )
 
+@dataclass(frozen=True)
+class Generator:
+    """One generative model in the generation table: ``chapter:name`` references (None: not measured)."""
+    name: str
+    ring_modes: str | None = None
+    ring_hq: str | None = None
+    agreement: str | None = None
+    confidence: str | None = None
+    frechet: str | None = None
+    ms_per_image: str | None = None
+    note: str = ""
+
+    def refs(self) -> list[str]:
+        return [r for r in (self.ring_modes, self.ring_hq, self.agreement, self.confidence, self.frechet,
+                            self.ms_per_image) if r]
+
+
+GENERATORS = (
+    Generator("GAN, plain", "09_gan:plain_ring_modes", "09_gan:plain_ring_hq"),
+    Generator("GAN with chapter 9's fix", "09_gan:gan_ring_modes", "09_gan:gan_ring_hq"),
+    Generator("class-conditional GAN", agreement="09_gan:gan_fashion_agreement",
+              confidence="09_gan:gan_fashion_confidence", frechet="09_gan:gan_frechet",
+              ms_per_image="09_gan:gan_ms_per_image"),
+    Generator("VAE", "09_gan:vae_ring_modes", "09_gan:vae_ring_hq", confidence="09_gan:vae_fashion_confidence",
+              frechet="09_gan:vae_frechet", ms_per_image="09_gan:vae_ms_per_image",
+              note="unconditional: no class is asked, so no agreement"),
+    Generator("diffusion (DDPM)", "10_diffusion:diff_ring_modes", "10_diffusion:diff_ring_hq"),
+    Generator("latent diffusion, guided", agreement="10_diffusion:diff_fashion_agreement",
+              frechet="10_diffusion:diff_frechet", ms_per_image="10_diffusion:diff_ms_per_image",
+              note="in the latent space of the chapter's own VAE; DDIM sampling"),
+    Generator("latent diffusion, unguided", agreement="10_diffusion:diff_fashion_agreement_unguided",
+              frechet="10_diffusion:diff_frechet_unguided"),
+)
+
+
+def generation(v: "Values") -> list[str]:
+    """The generation section: GANs, VAEs and diffusion models of chapters 9 and 10 on the same measurements."""
+    lines = [
+        "## Generation: three families on the same measurements", "",
+        "Chapters 9 and 10 judge every sampler the same way ({mod}`dlcourse.judge`): on the ring of 8 Gaussians, how "
+        "many modes get at least one high-quality sample and what share of samples is of high quality (within "
+        "3 σ of a mode); on Fashion-MNIST, what chapter 1's CNN (the *judge*) says of the images: the share "
+        "recognised as the class that was asked for, its mean confidence, and the Fréchet distance between real and "
+        "generated images in the judge's features (FID's recipe with another network, so not an FID).", "",
+        "| model | ch. | ring: modes covered (of 8) | ring: high-quality share | judge: asked class recognised "
+        "| judge: confidence | Fréchet distance (judge features) | ms per image | note |",
+        "|---|:---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for g in GENERATORS:
+        chapter = _chapter_link(g.refs()[0])
+        lines.append(
+            f"| {g.name} | {chapter} | {_cell(v, g.ring_modes, lambda x: f'{x:.0f}')} "
+            f"| {_cell(v, g.ring_hq, lambda x: f'{x:.1%}')} | {_cell(v, g.agreement, lambda x: f'{x:.1%}')} "
+            f"| {_cell(v, g.confidence, lambda x: f'{x:.2f}')} | {_cell(v, g.frechet, lambda x: f'{x:.1f}')} "
+            f"| {_cell(v, g.ms_per_image, lambda x: f'{x:.3f}')} | {g.note} |")
+    lines += ["", f"A dash: the chapter does not measure it for that model. Chapter 9's GAN against its VAE: on the ring, "
+              f"{v['09_gan:ring_verdict']}; on Fashion-MNIST, {v['09_gan:fashion_verdict']}.", ""]
+    return lines
+
+
 # Other values the page quotes.
 USED = ("03_lightweight:macs_saving", "03_lightweight:latency_saving", "03_lightweight:q_size_ratio",
         "03_lightweight:q_acc_drop", "03_lightweight:q_latency_ratio", "03_lightweight:prune_drop_50",
@@ -126,7 +193,8 @@ USED = ("03_lightweight:macs_saving", "03_lightweight:latency_saving", "03_light
         "03_lightweight:student_distilled", "03_lightweight:student_params", "07_transformer:tf_vs_gru",
         "07_transformer:tf_vs_bow", "07_transformer:tf_gru_acc", "07_transformer:tf_bow_acc",
         "07_transformer:sort_vs_gru", "06_attention:s2s_gap", "06_attention:px_hard", "06_attention:px_soft",
-        "06_attention:time_ratio")
+        "06_attention:time_ratio", "08_gpt:race_seconds", "08_gpt:verdict_time", "08_gpt:verdict_chars",
+        "09_gan:ring_verdict", "09_gan:fashion_verdict", "08_gpt:ft_vs_bow", "08_gpt:ft_vs_scratch")
 
 # Measurements the guide has a place for but no chapter glues yet (shown as "not glued yet").
 PENDING = frozenset({
@@ -142,6 +210,8 @@ def used_names() -> list[str]:
     for task in TASKS:
         for m in task.models:
             names += [n for n in (m.score, m.params, m.train_s, m.latency_ms) if n]
+    for g in GENERATORS:
+        names += g.refs()
     return sorted(set(names))
 
 
@@ -244,6 +314,28 @@ def _paired_words(v: Values, ref: str) -> str:
     return f"{words[outcome]}, p = {p}"
 
 
+def generation_words(v: Values) -> str:
+    """The slogan "generation: GAN/VAE" against chapters 9 and 10's measurements."""
+    ring = {"the plain GAN": ("09_gan:plain_ring_modes", "09_gan:plain_ring_hq"),
+            "the GAN with chapter 9's fix": ("09_gan:gan_ring_modes", "09_gan:gan_ring_hq"),
+            "the VAE": ("09_gan:vae_ring_modes", "09_gan:vae_ring_hq"),
+            "diffusion": ("10_diffusion:diff_ring_modes", "10_diffusion:diff_ring_hq")}
+    best_ring = max(ring, key=lambda k: (v[ring[k][0]], v[ring[k][1]]))
+    gan, diff = v["09_gan:gan_fashion_agreement"], v["10_diffusion:diff_fashion_agreement"]
+    ring_words = "; ".join(f"{name} {v[m]:.0f}/8 modes, {v[q]:.0%} high-quality" for name, (m, q) in ring.items())
+    fashion = ("diffusion" if diff > gan else "the GAN") + " was recognised more often"
+    frechet = {"the conditional GAN": v["09_gan:gan_frechet"], "the VAE": v["09_gan:vae_frechet"],
+               "guided latent diffusion": v["10_diffusion:diff_frechet"]}
+    closest = min(frechet, key=frechet.get)
+    frechet_words = ", ".join(f"{name} {value:.1f}" for name, value in frechet.items())
+    return (f"**incomplete**: it leaves out diffusion models. On the ring of 8 Gaussians ({{doc}}`chapter 9 "
+            f"<../chapters/09_gan>`, {{doc}}`chapter 10 <../chapters/10_diffusion>`): {ring_words}; best: {best_ring}. "
+            f"On Fashion-MNIST the judge recognised the asked class in {gan:.1%} of the conditional GAN's samples and "
+            f"{diff:.1%} of guided latent diffusion's: {fashion}; Fréchet distance to real images in the judge's "
+            f"features (lower is closer): {frechet_words}, closest {closest}. The course's first generator is none of these: chapter 5's character LSTM samples text at "
+            f"{v['05_lstm:val_bits']:.2f} bits per character, against {v['05_lstm:bigram_bits']:.2f} for bigram counts.")
+
+
 def verdicts(v: Values) -> list[tuple[str, str, str]]:
     """The source's guide, line by line: (its words, a translation, what the course measured)."""
     mlp, lenet, cnn = v["00_foundations:test_acc"], v["01_cnn:lenet_acc"], v["01_cnn:test_acc"]
@@ -262,7 +354,6 @@ def verdicts(v: Values) -> list[tuple[str, str, str]]:
                  for name, acc in (("LeNet-5", lenet), ("LeNet-5 trained with d2l.ai's recipe", d2l))
                  if compare(acc, mlp, FASHION_TEST) != "beats"]
     rnn_mem, mean_mem, lstm_mem = v["05_lstm:adding_rnn"], v["05_lstm:adding_mean"], v["05_lstm:adding_lstm"]
-    lstm_bits, bigram_bits = v["05_lstm:val_bits"], v["05_lstm:bigram_bits"]
     cnn_ok = compare(max(cnn, resnet), mlp, FASHION_TEST) == "beats"
     tf = v["07_transformer:tf_acc"]
     tf_bow, tf_gru = paired(v, "07_transformer:tf_vs_bow")[0], paired(v, "07_transformer:tf_vs_gru")[0]
@@ -289,7 +380,13 @@ def verdicts(v: Values) -> list[tuple[str, str, str]]:
          f"{'is no better than' if rnn_mem >= mean_mem else 'is below'} predicting the mean ({mean_mem:.3g}); "
          f"the LSTM's is {lstm_mem:.2g}."),
         ("文本数据:Transformer/BERT", "text data: Transformer/BERT",
-         f"{transformer_words}. BERT: chapter 8. Chapter 4's models, paired on the same "
+         f"{transformer_words}. A small BERT pre-trained here by masked-language modelling and fine-tuned on 1,000 "
+         f"labels ({{doc}}`chapter 8 <../chapters/08_gpt>`): against the same model from scratch, "
+         f"{_paired_words(v, '08_gpt:ft_vs_scratch')}; against a bag of words on the same labels, "
+         f"{_paired_words(v, '08_gpt:ft_vs_bow')}: "
+         + ("pre-training bought accuracy. " if paired(v, "08_gpt:ft_vs_scratch")[0] == "beats" else
+            "pre-training this small and this brief did not buy accuracy. ")
+         + f"Chapter 4's models, paired on the same "
          f"{n_text:,} test sentences (McNemar's test, the benchmark's first run): the RNN ({rnn:.2%}) against a bag "
          f"of words ({bow:.2%}), "
          f"{_paired_words(v, '04_rnn:rnn_verdict')}; the GRU ({gru:.2%}) against the bag of words, "
@@ -305,9 +402,7 @@ def verdicts(v: Values) -> list[tuple[str, str, str]]:
          f"three seeds) against {v['04_rnn:rmse_naive']:.1f} (naive) and {v['04_rnn:rmse_seasonal']:.1f} (seasonal "
          f"naive). But the classical linear model, AR({v['04_rnn:ar_p']}) with {v['04_rnn:ar_params']} coefficients, "
          f"scores {ar:.1f}, {ar_words}. For long gaps, the LSTM, not the RNN (two rows up)."),
-        ("生成任务:GAN/VAE", "generation: GAN/VAE",
-         f"not measured yet (chapters 9–10). The course's first generator is neither: chapter 5's character "
-         f"LSTM samples text at {lstm_bits:.2f} bits per character, against {bigram_bits:.2f} for bigram counts."),
+        ("生成任务:GAN/VAE", "generation: GAN/VAE", generation_words(v)),
         ("自然语言处理:Transformer/BERT", "natural-language processing: Transformer/BERT",
          f"for sentence classification, {transformer_words}. "
          + (f"A recurrent network (the {' and the '.join(beat_bow)}) already beat the bag of words." if text_ok else
@@ -394,12 +489,13 @@ def render(results: dict) -> str:
                 f"| {_cell(v, mo.params, lambda x: f'{x:,}')} | {_cell(v, mo.train_s, lambda x: f'{x:.1f}')} "
                 f"| {_cell(v, mo.latency_ms, lambda x: f'{x:.2f}')} | {mo.note} |")
         lines += ["", *CAVEATS[task.key](v), ""]
+    lines += generation(v)
     lines += resources(v)
     missing = sorted(r for r in used_names() if not v.has(r))
     lines += ["## Not measured yet", "",
               "The guide has a place for these numbers, which no chapter glues yet: "
               + ", ".join(f"`{r}`" for r in missing) + ". Memory use and GPU timings are not measured by any "
-              "chapter; chapters 8–10 will add GPT and BERT, GANs and VAEs, and diffusion models."
+              "chapter."
               if missing else "Every number the guide has a place for is measured.", ""]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -445,7 +541,10 @@ CAVEATS = {
         "the order flipped between its runs."],
     "lm": lambda v: [
         "Generation is judged by the same number: the LSTM's samples come from the model scored here "
-        "({doc}`../chapters/05_lstm`, sampling and temperature). GANs, VAEs and diffusion models: chapters 9–10."],
+        "({doc}`../chapters/05_lstm`, sampling and temperature). Chapter 8 trains a character GPT and a character "
+        f"LSTM for {v['08_gpt:race_seconds']} s each on the same plays and scores both the same way. "
+        f"{v['08_gpt:verdict_time']}. {v['08_gpt:verdict_chars']} ({{doc}}`../chapters/08_gpt`). Images: the "
+        "generation section below."],
     "series": lambda v: [
         "Copying the value of 11 years before (the seasonal naive forecast) was "
         + ("worse" if v["04_rnn:rmse_seasonal"] > v["04_rnn:rmse_naive"] else "better")
