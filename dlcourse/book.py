@@ -18,6 +18,7 @@ How solutions are marked in a chapter notebook (the teacher edition):
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -152,6 +153,14 @@ def executed_copy(path: Path, outputs_from: Path) -> nbformat.NotebookNode:
     if [c.source for c in executed.cells] != [c.source for c in source.cells]:
         raise ValueError(f"{found} is not an executed copy of the current {path.name} (its cells differ): "
                          "build the book again")
+    glued = found.with_name(f"{path.stem}.glue.json")  # myst-nb moves glued values out of the copy, into this file
+    if glued.is_file():
+        first_code = next(c for c in executed.cells if c.cell_type == "code")
+        for record in json.loads(glued.read_text(encoding="utf-8")).values():
+            prefix = record["metadata"]["scrapbook"]["mime_prefix"]  # back in the form glue() writes
+            first_code.outputs.append(nbformat.from_dict({
+                "output_type": "display_data", "metadata": record["metadata"],
+                "data": {prefix + mime: value for mime, value in record["data"].items()}}))
     return executed
 
 

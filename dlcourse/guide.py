@@ -162,7 +162,7 @@ def generation(v: "Values") -> list[str]:
     """The generation section: GANs, VAEs and diffusion models of chapters 9 and 10 on the same measurements."""
     lines = [
         "## Generation: three families on the same measurements", "",
-        "Chapters 9 and 10 judge every sampler the same way ({mod}`dlcourse.judge`): on the ring of 8 Gaussians, how "
+        "Chapters 9 and 10 judge every sampler the same way (`dlcourse.judge`): on the ring of 8 Gaussians, how "
         "many modes get at least one high-quality sample and what share of samples is of high quality (within "
         "3 σ of a mode); on Fashion-MNIST, what chapter 1's CNN (the *judge*) says of the images: the share "
         "recognised as the class that was asked for, its mean confidence, and the Fréchet distance between real and "

@@ -1,4 +1,6 @@
 """The student site can reuse a book build's executed notebooks instead of running the chapters again."""
+import json
+
 import nbformat
 import pytest
 import yaml
@@ -50,3 +52,15 @@ def test_student_site_from_outputs_does_not_execute(tmp_path, monkeypatch):
     config = yaml.safe_load((out / "_config.yml").read_text(encoding="utf-8"))
     assert config["execute"]["execute_notebooks"] == "off" and config["sphinx"]["config"]["hide_solutions"] is True
     assert calls == [tmp_path / "executed"]
+
+
+def test_glued_values_that_myst_nb_moved_out_are_put_back(tmp_path):
+    """jupyter-book's executed copies hold no glue outputs: myst-nb keeps them in <chapter>.glue.json."""
+    folder = _executed(tmp_path, nbformat.read(CHAPTER, as_version=4))
+    record = {"data": {"text/plain": "0.875"}, "output_type": "display_data",
+              "metadata": {"scrapbook": {"mime_prefix": "application/papermill.record/", "name": "some_acc"}}}
+    (folder / "chapters" / f"{CHAPTER.stem}.glue.json").write_text(json.dumps({"some_acc": record}))
+    [written] = book.write_student_edition(tmp_path / "out", ROOT, [CHAPTER.stem], outputs_from=folder)
+    outputs = [o for c in nbformat.read(written, as_version=4).cells if c.cell_type == "code" for o in c.outputs]
+    glued = [o for o in outputs if o.get("metadata", {}).get("scrapbook", {}).get("name") == "some_acc"]
+    assert len(glued) == 1 and glued[0]["data"] == {"application/papermill.record/text/plain": "0.875"}
