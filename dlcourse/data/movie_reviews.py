@@ -46,17 +46,26 @@ MOVIE_FILE = VADER_FILE
 MOVIE_SPLIT_OF = {0: "test", 1: "val"}  # sentence id mod 10; every other remainder: train
 
 
+def _rated_sentences(archive: tarfile.TarFile, name: str) -> list[tuple[str, str, str]]:
+    """``(sentence id, mean rating, text)`` of every sentence in the archive's ``<name>_GroundTruth.txt``
+    (tab-separated; blank lines skipped)."""
+    raw = archive.extractfile(f"hutto_ICWSM_2014/{name}_GroundTruth.txt").read()
+    rows = []
+    for line in raw.decode("utf-8", "replace").splitlines():
+        parts = line.split("\t", 2)
+        if len(parts) == 3 and parts[2].strip():
+            rows.append((parts[0], parts[1], parts[2].strip()))
+    return rows
+
+
 def _read_movie_reviews(read: Callable[[str], bytes], split: str) -> TextData:
     with tarfile.open(fileobj=io.BytesIO(read(MOVIE_FILE.name))) as archive:
-        raw = archive.extractfile("hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt").read()
+        rows = _rated_sentences(archive, "movieReviewSnippets")
     texts, scores = [], []
-    for line in raw.decode("utf-8").splitlines():
-        if not line.strip():
-            continue
-        sentence_id, rating, text = line.split("\t", 2)
+    for sentence_id, rating, text in rows:
         if float(rating) == 0 or MOVIE_SPLIT_OF.get(int(sentence_id) % 10, "train") != split:
             continue  # neutral sentences (0.3%) have no polarity
-        texts.append(text.strip())
+        texts.append(text)
         scores.append(float(rating))
     scores_t = torch.tensor(scores)
     return TextData(tuple(texts), (scores_t > 0).long(), ("negative", "positive"), scores_t)
@@ -86,12 +95,5 @@ def vader_sentences(sets: tuple[str, ...] = VADER_OTHER_SETS, *, download: bool 
     from .registry import get
 
     path = get("movie-reviews").fetch(download=download, progress=False)[MOVIE_FILE.name]
-    texts = []
     with tarfile.open(path) as archive:
-        for name in sets:
-            raw = archive.extractfile(f"hutto_ICWSM_2014/{name}_GroundTruth.txt").read()
-            for line in raw.decode("utf-8", "replace").splitlines():
-                parts = line.split("\t", 2)
-                if len(parts) == 3 and parts[2].strip():
-                    texts.append(parts[2].strip())
-    return tuple(texts)
+        return tuple(text for name in sets for _, _, text in _rated_sentences(archive, name))
