@@ -20,14 +20,8 @@ from ..utils import evaluating
 from .attention import MultiHeadAttention
 from .base import Classifier
 from .gpt import GPT
+from .rnn import trim_padding
 from .transformer import FeedForward, TransformerConfig
-
-
-def trim_padding(ids: Tensor, pad_id: int) -> Tensor:
-    """Drop the last columns of right-padded ids (B, T) that are padding in every row: the outputs at the
-    other positions do not change (padding is hidden from attention), and the work shrinks."""
-    real = (ids != pad_id).any(dim=0).nonzero()
-    return ids[:, :int(real.max()) + 1] if len(real) else ids[:, :1]
 
 
 @dataclass(frozen=True)

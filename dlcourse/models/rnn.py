@@ -116,6 +116,13 @@ def lengths_of(x: Tensor, pad_id: int = 0) -> Tensor:
     return (not_pad * positions).amax(dim=1).clamp(min=1)
 
 
+def trim_padding(x: Tensor, pad_id: int = 0) -> Tensor:
+    """Drop the last columns of right-padded ids x (B, T) that are padding in every row (at least one column
+    stays): where padding is hidden from attention the outputs at the other positions do not change, and
+    the work shrinks."""
+    return x[:, :int(lengths_of(x, pad_id).max())]
+
+
 @dataclass(frozen=True)
 class SequenceClassifierConfig:
     """An embedding, a recurrent layer, and a linear layer on the last hidden state.

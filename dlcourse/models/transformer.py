@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from ..utils import evaluating
 from .attention import KVCache, MultiHeadAttention
 from .base import Classifier
-from .rnn import lengths_of
+from .rnn import trim_padding
 
 POSITIONAL = ("sinusoidal", "learned", "none")
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}
@@ -245,7 +245,7 @@ class TransformerClassifier(Classifier):
             raise ValueError(f"expected token ids (B, T) of dtype int64, got {tuple(x.shape)} {x.dtype}")
         pad = self.config.pad_id
         if pad is not None:  # drop the columns that are padding in every row: same result, less work
-            x = x[:, :int(lengths_of(x, pad).max())]  # (B, T)
+            x = trim_padding(x, pad)  # (B, T)
         B, T = x.shape
         keep = torch.ones_like(x, dtype=torch.bool) if pad is None else x != pad  # (B, T)
         h = self.embed(x)  # (B, T, C)
