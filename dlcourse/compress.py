@@ -99,6 +99,18 @@ def latency(model: nn.Module, x: Tensor, repeats: int = 20, warmup: int = 3) -> 
     return sorted(times)[len(times) // 2]
 
 
+GUIDE_BATCH = 256  # test examples per forward pass in the latency the chapters glue for the model-selection guide
+
+
+def cpu_latency_ms(model: nn.Module, x: Tensor, repeats: int = 5) -> float:
+    """Median milliseconds of one forward pass over ``x`` by a CPU copy of ``model`` (``x`` moved to the CPU).
+
+    The latency column of the model-selection guide: every chapter passes the first :data:`GUIDE_BATCH`
+    test examples, so models trained on any device are timed on the same CPU with the same batch.
+    """
+    return 1e3 * latency(copy.deepcopy(model).cpu(), x.cpu(), repeats=repeats)
+
+
 def prunable(model: nn.Module) -> list[tuple[nn.Module, str]]:
     """The weights magnitude pruning acts on: those of every convolution and linear layer."""
     return [(m, "weight") for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]

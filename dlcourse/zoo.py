@@ -37,7 +37,8 @@ class Recipe:
 RECIPES = {
     "small-resnet-fashion": Recipe(
         build=lambda: ResNet(SMALL_RESNET), dataset="fashion-mnist",
-        fit_options=dict(epochs=7, batch_size=128, lr=4e-3, weight_decay=5e-4, schedule="onecycle")),
+        fit_options=dict(epochs=7, batch_size=128, lr=4e-3, weight_decay=5e-4, schedule="onecycle",
+                         channels_last=True)),
     "fashion-cnn": Recipe(  # chapter 1's small CNN and training options, 2 epochs (the judge of chapters 9-10)
         build=lambda: SmallCNN(CNNConfig()), dataset="fashion-mnist",
         fit_options=dict(epochs=2, batch_size=128, lr=3e-3, optimizer="adamw", schedule="onecycle")),

@@ -84,6 +84,14 @@ def test_size_and_latency_are_measured():
     assert 0 < compress.latency(small, torch.randn(4, 10), repeats=3) < 1
 
 
+def test_cpu_latency_times_a_copy_and_leaves_the_model_alone():
+    model = torch.nn.Sequential(torch.nn.Linear(10, 10), torch.nn.Dropout(0.5)).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    assert compress.cpu_latency_ms(model, torch.randn(compress.GUIDE_BATCH, 10), repeats=3) > 0
+    assert model.training  # the copy was switched to eval mode, not the model
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
 def test_int8_quantization_shrinks_linear_layers_and_keeps_outputs():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(256, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10)).train()
