@@ -4,8 +4,7 @@
 
 ``python -m dlcourse.bench`` calls ``write`` too, so the guide always shows the benchmark's last run, like
 the Results page. Every number on the page is a value a chapter glued (or arithmetic on such values); a
-name the guide needs and the JSON lacks raises ``MissingValue`` naming it. Names in ``PENDING`` are the
-measurements the guide would show if a chapter glued them; until then their cells read "not glued yet".
+name the guide needs and the JSON lacks raises ``MissingValue`` naming it.
 """
 from __future__ import annotations
 
@@ -17,11 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .book import find_root
+from .compress import GUIDE_BATCH
 
 RESULTS = Path("results") / "benchmark.json"
 PAGE = Path("appendix") / "guide.md"
 FIG_TASKS = Path("appendix") / "guide_tasks.png"
 FIG_VISION = Path("appendix") / "guide_vision.png"
+FIG_SEQUENCE = Path("appendix") / "guide_sequence.png"
 
 
 class MissingValue(KeyError):
@@ -83,10 +84,13 @@ TASKS = (
                    note="reads every crop: see the caveat for its cost"))),
     Task("text", "Text classification", "rated movie-review sentences, positive or negative", "test accuracy",
          True, (
-             Model("logistic regression on a bag of words", "04_rnn:bow_acc", "04_rnn:bow_params"),
+             Model("logistic regression on a bag of words", "04_rnn:bow_acc", "04_rnn:bow_params", None,
+                   "04_rnn:bow_latency_ms"),
              Model("RNN classifier", "04_rnn:rnn_acc", "04_rnn:rnn_params", None, "04_rnn:rnn_latency_ms"),
-             Model("GRU classifier (same recipe)", "04_rnn:gru_acc", "04_rnn:gru_params"),
-             Model("Transformer encoder", "07_transformer:tf_acc", "07_transformer:tf_clf_params",
+             Model("GRU classifier (same recipe)", "04_rnn:gru_acc", "04_rnn:gru_params", None,
+                   "04_rnn:gru_latency_ms"),
+             Model("Transformer encoder", "07_transformer:tf_acc", "07_transformer:tf_clf_params", None,
+                   "07_transformer:tf_latency_ms",
                    note="chapter 7's recipe; its own GRU and bag of words in the caveat"),
              Model("bag of words, 1,000 labels", "08_gpt:ft_bow_acc", note="chapter 8: few labels"),
              Model("small BERT from scratch, 1,000 labels", "08_gpt:ft_scratch_acc", note="chapter 8: few labels"),
@@ -196,16 +200,8 @@ USED = ("03_lightweight:macs_saving", "03_lightweight:latency_saving", "03_light
         "06_attention:time_ratio", "08_gpt:race_seconds", "08_gpt:verdict_time", "08_gpt:verdict_chars",
         "09_gan:ring_verdict", "09_gan:fashion_verdict", "08_gpt:ft_vs_bow", "08_gpt:ft_vs_scratch")
 
-# Measurements the guide has a place for but no chapter glues yet (shown as "not glued yet").
-PENDING = frozenset({
-    "00_foundations:mlp_latency_ms", "01_cnn:lenet_params", "01_cnn:cnn_params", "01_cnn:lenet_latency_ms",
-    "01_cnn:cnn_latency_ms", "02_resnet:resnet_latency_ms", "03_lightweight:std_params",
-    "03_lightweight:sep_params", "03_lightweight:std_latency_ms", "03_lightweight:sep_latency_ms",
-    "04_rnn:bow_params", "04_rnn:rnn_params", "04_rnn:gru_params", "04_rnn:rnn_latency_ms"})
-
-
 def used_names() -> list[str]:
-    """Every ``chapter:name`` the guide reads, required or pending."""
+    """Every ``chapter:name`` the guide reads."""
     names = [*USED]
     for task in TASKS:
         for m in task.models:
@@ -230,11 +226,6 @@ class Values:
             raise MissingValue(f"the guide uses {ref}, which {RESULTS} does not have: did the chapter rename it?")
         chapter, name = ref.split(":")
         return self.chapters[chapter]["values"][name]
-
-    def get(self, ref: str | None) -> float | None:
-        if ref is None or (ref in PENDING and not self.has(ref)):
-            return None
-        return self[ref]
 
     def spread(self, ref: str) -> dict | None:
         chapter, name = ref.split(":")
@@ -261,11 +252,7 @@ def _with_spread(v: Values, ref: str, fmt) -> str:
 
 
 def _cell(v: Values, ref: str | None, fmt) -> str:
-    if ref is None:
-        return "—"
-    if v.get(ref) is None:
-        return "not glued yet"
-    return _with_spread(v, ref, fmt)
+    return "—" if ref is None else _with_spread(v, ref, fmt)
 
 
 def _chapter_link(ref: str) -> str:
@@ -443,8 +430,7 @@ def render(results: dict) -> str:
     """The appendix page "Model-selection guide", as MyST markdown."""
     v = Values(results)
     for ref in used_names():
-        if ref not in PENDING:
-            v[ref]  # noqa: B018 -- fails early, naming the missing value
+        v[ref]  # noqa: B018 -- fails early, naming the missing value
     m = results["machine"]
     lines = [
         "# Model-selection guide（模型选择指南）",
@@ -460,8 +446,10 @@ def render(results: dict) -> str:
         "",
         "This page replaces the slogans with what the chapters measured, on the same data and the same machine: "
         f"{m['cpus']} CPU cores ({m['threads']} torch threads), PyTorch {m['torch']}, on {results['date']}. "
-        "No GPU measurements yet. A measurement speaks for its data set and budget, not for every problem; the "
-        "chapter linked in each row says how it was made.",
+        "No GPU measurements yet. Latency is the median time of one forward pass over the first "
+        f"{GUIDE_BATCH} test examples by a CPU copy of the model (`compress.cpu_latency_ms`), whatever device "
+        "trained it. A measurement speaks for its data set and budget, not for every problem; the chapter "
+        "linked in each row says how it was made.",
         "",
         "```{figure} guide_tasks.png",
         ":name: fig-guide-tasks",
@@ -481,7 +469,8 @@ def render(results: dict) -> str:
         best = _best(task, v)
         arrow = "higher is better" if task.higher_is_better else "lower is better"
         lines += [f"### {task.title}", "", f"Data: {task.data}. Score: {task.metric} ({arrow}); best: **{best.name}**.",
-                  "", f"| model | ch. | {task.metric} | parameters | training time (s) | latency (ms) | note |",
+                  "", f"| model | ch. | {task.metric} | parameters | training time (s) "
+                  f"| latency, {GUIDE_BATCH} test examples (ms) | note |",
                   "|---|:---:|---:|---:|---:|---:|---|"]
         for mo in task.models:
             lines.append(
@@ -491,12 +480,9 @@ def render(results: dict) -> str:
         lines += ["", *CAVEATS[task.key](v), ""]
     lines += generation(v)
     lines += resources(v)
-    missing = sorted(r for r in used_names() if not v.has(r))
-    lines += ["## Not measured yet", "",
-              "The guide has a place for these numbers, which no chapter glues yet: "
-              + ", ".join(f"`{r}`" for r in missing) + ". Memory use and GPU timings are not measured by any "
-              "chapter."
-              if missing else "Every number the guide has a place for is measured.", ""]
+    lines += ["## Not measured", "",
+              "No chapter measures memory use beyond the parameter counts above (4 bytes each in float32), and "
+              "no timing on this page comes from a GPU.", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -587,17 +573,15 @@ def resources(v: Values) -> list[str]:
     sep_speed += f" ({'; '.join(filter(None, ['256 images', _seeds_note(v, '03_lightweight:latency_saving')]))})"
     prune_note = "; ".join(filter(None, ["256 images", _seeds_note(v, "03_lightweight:prune_latency_ratio")]))
     student = v["03_lightweight:student_params"]
-    teacher_size = (f"{v['03_lightweight:std_params'] / student:.1f}× fewer parameters than its teacher"
-                    if v.get("03_lightweight:std_params") is not None else
-                    f"{student:,} parameters (the teacher's count is not glued yet)")
+    teacher_size = f"{v['03_lightweight:std_params'] / student:.1f}× fewer parameters than its teacher"
     return [
         "## Resource limits, made concrete", "",
         "```{figure} guide_vision.png",
         ":name: fig-guide-vision",
         "",
-        "Vision models of chapters 0–3 on Fashion-MNIST: test accuracy against size (parameters) and against "
-        "training time on the CPU, for the models whose numbers are glued. A panel without points names the "
-        "measurement still missing.",
+        "Vision models of chapters 0–3 on Fashion-MNIST: test accuracy against size (parameters), training "
+        f"time and latency (one forward pass over {GUIDE_BATCH} test images) on the CPU. A model appears in a "
+        "panel when its chapter measured that quantity.",
         "```",
         "",
         "What the lightweight techniques of {doc}`../chapters/03_lightweight` bought on this CPU:",
@@ -621,13 +605,47 @@ def resources(v: Values) -> list[str]:
         f"the speed, and a {v['03_lightweight:q_size_ratio']:.2f}× smaller model ran at {1 / q:.2f}× the speed: "
         "measure latency on the target device before choosing.",
         "",
+        *sequence_costs(v),
+    ]
+
+
+def sequence_costs(v: Values) -> list[str]:
+    """The sequence models of chapters 4–8: accuracy (or bits) against size and latency, with the figure."""
+    text = next(t for t in TASKS if t.key == "text")
+    timed = [m for m in text.models if m.latency_ms]
+    fast, slow = min(timed, key=lambda m: v[m.latency_ms]), max(timed, key=lambda m: v[m.latency_ms])
+    best = max(timed, key=lambda m: v[m.score])
+    vs_bow = {"04_rnn:rnn_acc": "04_rnn:rnn_verdict", "04_rnn:gru_acc": "04_rnn:gru_vs_bow",
+              "07_transformer:tf_acc": "07_transformer:tf_vs_bow"}  # each against a bag of words, paired
+    best_words = ("the fastest was also the most accurate" if best is fast else
+                  f"the most accurate, the {best.name} at {v[best.score]:.2%}, took "
+                  f"{v[best.latency_ms] / v[fast.latency_ms]:.0f}× the fastest's time"
+                  + (f" (against a bag of words on the same sentences: {_paired_words(v, vs_bow[best.score])})"
+                     if best.score in vs_bow else ""))
+    gpt, lstm = v["08_gpt:gpt_params"], v["08_gpt:lstm_params"]
+    return [
+        "```{figure} guide_sequence.png",
+        ":name: fig-guide-sequence",
+        "",
+        "Sequence models of chapters 4–8. Left and middle: sentence classification (every training label), test "
+        f"accuracy against parameters and against latency (one forward pass over {GUIDE_BATCH} test sentences on "
+        "the CPU). Right: language modelling on Shakespeare, bits per character against parameters.",
+        "```",
+        "",
+        f"For sentences, latency spans {v[slow.latency_ms] / v[fast.latency_ms]:.0f}×: the {fast.name} answered "
+        f"{GUIDE_BATCH} sentences in {v[fast.latency_ms]:.2f} ms, the {slow.name} in {v[slow.latency_ms]:.1f} ms; "
+        f"{best_words}. For characters, chapter 8's GPT has {gpt:,} parameters against its LSTM's {lstm:,} "
+        f"({gpt / lstm:.2f}×) and, after the same {v['08_gpt:race_seconds']} s of training, scored "
+        f"{v['08_gpt:gpt_bits']:.2f} bits per character against {v['08_gpt:lstm_bits']:.2f}: "
+        + ("the larger model was the better one." if (gpt > lstm) == (v["08_gpt:gpt_bits"] < v["08_gpt:lstm_bits"])
+           else "the larger model scored worse; with the training time fixed, size alone does not decide."),
+        "",
     ]
 
 
 def figures(results: dict) -> dict[Path, object]:
     """The guide's figures (matplotlib ``Figure`` objects, no pyplot state), keyed by their path."""
     from matplotlib.figure import Figure
-    from matplotlib.ticker import NullFormatter
 
     v = Values(results)
     rows = math.ceil(len(TASKS) / 2)
@@ -651,32 +669,71 @@ def figures(results: dict) -> dict[Path, object]:
             ax.set_xscale("log")
         ax.tick_params(labelsize=7)
         ax.grid(axis="x", alpha=0.3)
-    vision = next(t for t in TASKS if t.key == "images")
-    fig2 = Figure(figsize=(10, 3.4), layout="constrained")
-    panels = (("params", "parameters (log scale)", True), ("train_s", "training time on the CPU (s)", False),
-              ("latency_ms", "inference latency (ms)", False))
-    for ax, (field, label, log) in zip(fig2.subplots(1, 3), panels):
-        shown = [(m, v.get(getattr(m, field))) for m in vision.models if getattr(m, field)]
-        points = [(m, x) for m, x in shown if x is not None]
-        for m, x in points:
-            ax.scatter(x, v[m.score], s=40)
-            ax.annotate(m.name, (x, v[m.score]), textcoords="offset points", xytext=(5, 3), fontsize=7)
-        if not points:
-            wanted = ", ".join(sorted(getattr(m, field).split(":")[1] for m, _ in shown))
-            ax.text(0.5, 0.5, "not glued yet:\n" + wanted.replace(", ", ",\n"), ha="center", va="center",
-                    transform=ax.transAxes, fontsize=7)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        if log and points:
-            ax.set_xscale("log")
-            ax.xaxis.set_minor_formatter(NullFormatter())
-        if points:
-            ax.margins(x=0.3, y=0.1)
-        ax.set_xlabel(label, fontsize=8)
-        ax.set_ylabel("test accuracy", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
-    return {FIG_TASKS: fig, FIG_VISION: fig2}
+    tasks = {t.key: t for t in TASKS}
+    fig2 = Figure(figsize=(10, 4.2), layout="constrained")
+    axes2, styles2 = fig2.subplots(1, 3), {}
+    for ax, (field, label, log) in zip(axes2, (
+            ("params", "parameters (log scale)", True), ("train_s", "training time on the CPU (s)", False),
+            ("latency_ms", f"latency, {GUIDE_BATCH} test images on the CPU (ms)", False))):
+        _scatter(ax, v, tasks["images"], field, label, log, styles2, title="Fashion-MNIST")
+    _legend(fig2, axes2)
+    fig3 = Figure(figsize=(10, 4), layout="constrained")
+    axes3, styles3 = fig3.subplots(1, 3), {}
+    for ax, (key, field, label, title) in zip(axes3, (
+            ("text", "params", "parameters (log scale)", "Sentences: accuracy against size"),
+            ("text", "latency_ms", f"latency, {GUIDE_BATCH} test sentences on the CPU (ms, log scale)",
+             "Sentences: accuracy against latency"),
+            ("lm", "params", "parameters (log scale)", "Characters: bits against size"))):
+        _scatter(ax, v, tasks[key], field, label, True, styles3, title=title)
+    _legend(fig3, axes3)
+    return {FIG_TASKS: fig, FIG_VISION: fig2, FIG_SEQUENCE: fig3}
+
+
+def _compact(x: float, _pos=None) -> str:
+    """A tick label: 1.2M, 400k, 0.1."""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if x >= scale:
+            return f"{x / scale:.3g}{suffix}"
+    return f"{x:.3g}"
+
+
+MARKERS = "osD^vP*Xph"
+
+
+def _scatter(ax, v: Values, task: Task, field: str, label: str, log: bool, styles: dict[str, int],
+             title: str = "") -> None:
+    """One panel: the score of every model of ``task`` that has ``field`` against that field. ``styles`` is
+    shared by a figure's panels: a model keeps one colour and marker in all of them (numbered in the order the
+    models first appear), so that one legend per figure names them."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    points = [(m, v[getattr(m, field)], v[m.score]) for m in task.models if getattr(m, field)]
+    for m, x, y in points:
+        i = styles.setdefault(m.name, len(styles))
+        ax.scatter(x, y, s=45, color=f"C{i % 10}", marker=MARKERS[i % len(MARKERS)], label=m.name)
+    if log:
+        ax.set_xscale("log")
+        span = math.log10(max(x for _, x, _ in points) / min(x for _, x, _ in points))
+        if span < 1.5:  # few decades: ticks at 1, 2, 5 (or every digit) of each, else some panels show no number
+            ax.xaxis.set_major_locator(LogLocator(subs=range(1, 10) if span < 0.5 else (1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(_compact))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.margins(x=0.15, y=0.12)
+    ax.set_title(title or task.title, fontsize=9)
+    ax.set_xlabel(label, fontsize=8)
+    ax.set_ylabel(task.metric + (" (higher is better)" if task.higher_is_better else " (lower is better)"),
+                  fontsize=8)
+    ax.tick_params(which="both", labelsize=7)
+    ax.grid(alpha=0.3)
+
+
+def _legend(fig, axes) -> None:
+    """One legend below the panels: every model shown in any of them, once."""
+    seen = {}
+    for ax in axes:
+        for handle, name in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(name, handle)
+    fig.legend(seen.values(), seen.keys(), loc="outside lower center", ncol=3, fontsize=7, frameon=False)
 
 
 def write(root: Path, results: dict) -> Path:
