@@ -38,6 +38,7 @@ class Model:
     train_s: str | None = None
     latency_ms: str | None = None
     note: str = ""
+    vs_bow: str | None = None  # a glued McNemar verdict against a bag of words on the same test sentences
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,14 @@ class Task:
     metric: str
     higher_is_better: bool
     models: tuple[Model, ...]
+
+    @property
+    def direction(self) -> str:
+        return "higher is better" if self.higher_is_better else "lower is better"
+
+    @property
+    def axis_label(self) -> str:
+        return f"{self.metric} ({self.direction})"
 
 
 TASKS = (
@@ -86,12 +95,14 @@ TASKS = (
          True, (
              Model("logistic regression on a bag of words", "04_rnn:bow_acc", "04_rnn:bow_params", None,
                    "04_rnn:bow_latency_ms"),
-             Model("RNN classifier", "04_rnn:rnn_acc", "04_rnn:rnn_params", None, "04_rnn:rnn_latency_ms"),
+             Model("RNN classifier", "04_rnn:rnn_acc", "04_rnn:rnn_params", None, "04_rnn:rnn_latency_ms",
+                   vs_bow="04_rnn:rnn_verdict"),
              Model("GRU classifier (same recipe)", "04_rnn:gru_acc", "04_rnn:gru_params", None,
-                   "04_rnn:gru_latency_ms"),
+                   "04_rnn:gru_latency_ms", vs_bow="04_rnn:gru_vs_bow"),
              Model("Transformer encoder", "07_transformer:tf_acc", "07_transformer:tf_clf_params", None,
                    "07_transformer:tf_latency_ms",
-                   note="chapter 7's recipe; its own GRU and bag of words in the caveat"),
+                   note="chapter 7's recipe; its own GRU and bag of words in the caveat",
+                   vs_bow="07_transformer:tf_vs_bow"),
              Model("bag of words, 1,000 labels", "08_gpt:ft_bow_acc", note="chapter 8: few labels"),
              Model("small BERT from scratch, 1,000 labels", "08_gpt:ft_scratch_acc", note="chapter 8: few labels"),
              Model("small BERT, MLM pre-trained, then 1,000 labels", "08_gpt:ft_pre_acc",
@@ -467,8 +478,7 @@ def render(results: dict) -> str:
     lines += ["", "## Every task, side by side", ""]
     for task in TASKS:
         best = _best(task, v)
-        arrow = "higher is better" if task.higher_is_better else "lower is better"
-        lines += [f"### {task.title}", "", f"Data: {task.data}. Score: {task.metric} ({arrow}); best: **{best.name}**.",
+        lines += [f"### {task.title}", "", f"Data: {task.data}. Score: {task.axis_label}; best: **{best.name}**.",
                   "", f"| model | ch. | {task.metric} | parameters | training time (s) "
                   f"| latency, {GUIDE_BATCH} test examples (ms) | note |",
                   "|---|:---:|---:|---:|---:|---:|---|"]
@@ -615,13 +625,11 @@ def sequence_costs(v: Values) -> list[str]:
     timed = [m for m in text.models if m.latency_ms]
     fast, slow = min(timed, key=lambda m: v[m.latency_ms]), max(timed, key=lambda m: v[m.latency_ms])
     best = max(timed, key=lambda m: v[m.score])
-    vs_bow = {"04_rnn:rnn_acc": "04_rnn:rnn_verdict", "04_rnn:gru_acc": "04_rnn:gru_vs_bow",
-              "07_transformer:tf_acc": "07_transformer:tf_vs_bow"}  # each against a bag of words, paired
     best_words = ("the fastest was also the most accurate" if best is fast else
                   f"the most accurate, the {best.name} at {v[best.score]:.2%}, took "
                   f"{v[best.latency_ms] / v[fast.latency_ms]:.0f}× the fastest's time"
-                  + (f" (against a bag of words on the same sentences: {_paired_words(v, vs_bow[best.score])})"
-                     if best.score in vs_bow else ""))
+                  + (f" (against a bag of words on the same sentences: {_paired_words(v, best.vs_bow)})"
+                     if best.vs_bow else ""))
     gpt, lstm = v["08_gpt:gpt_params"], v["08_gpt:lstm_params"]
     return [
         "```{figure} guide_sequence.png",
@@ -661,8 +669,7 @@ def figures(results: dict) -> dict[Path, object]:
         ax.set_yticks(range(len(scores)), [m.name for m in task.models], fontsize=7)
         ax.invert_yaxis()
         ax.set_title(task.title, fontsize=9)
-        ax.set_xlabel(task.metric + (" (higher is better)" if task.higher_is_better else " (lower is better)"),
-                      fontsize=8)
+        ax.set_xlabel(task.axis_label, fontsize=8)
         if task.metric.endswith("accuracy"):
             ax.set_xlim(min(0.5, min(scores) - 0.05), 1.0)
         elif max(scores) / max(min(scores), 1e-12) > 100:
@@ -670,23 +677,29 @@ def figures(results: dict) -> dict[Path, object]:
         ax.tick_params(labelsize=7)
         ax.grid(axis="x", alpha=0.3)
     tasks = {t.key: t for t in TASKS}
-    fig2 = Figure(figsize=(10, 4.2), layout="constrained")
-    axes2, styles2 = fig2.subplots(1, 3), {}
-    for ax, (field, label, log) in zip(axes2, (
-            ("params", "parameters (log scale)", True), ("train_s", "training time on the CPU (s)", False),
-            ("latency_ms", f"latency, {GUIDE_BATCH} test images on the CPU (ms)", False))):
-        _scatter(ax, v, tasks["images"], field, label, log, styles2, title="Fashion-MNIST")
-    _legend(fig2, axes2)
-    fig3 = Figure(figsize=(10, 4), layout="constrained")
-    axes3, styles3 = fig3.subplots(1, 3), {}
-    for ax, (key, field, label, title) in zip(axes3, (
-            ("text", "params", "parameters (log scale)", "Sentences: accuracy against size"),
-            ("text", "latency_ms", f"latency, {GUIDE_BATCH} test sentences on the CPU (ms, log scale)",
-             "Sentences: accuracy against latency"),
-            ("lm", "params", "parameters (log scale)", "Characters: bits against size"))):
-        _scatter(ax, v, tasks[key], field, label, True, styles3, title=title)
-    _legend(fig3, axes3)
+    fig2 = _scatter_figure(v, 4.2, (
+        (tasks["images"], "params", "parameters (log scale)", True, "Fashion-MNIST"),
+        (tasks["images"], "train_s", "training time on the CPU (s)", False, "Fashion-MNIST"),
+        (tasks["images"], "latency_ms", f"latency, {GUIDE_BATCH} test images on the CPU (ms)", False,
+         "Fashion-MNIST")))
+    fig3 = _scatter_figure(v, 4, (
+        (tasks["text"], "params", "parameters (log scale)", True, "Sentences: accuracy against size"),
+        (tasks["text"], "latency_ms", f"latency, {GUIDE_BATCH} test sentences on the CPU (ms, log scale)", True,
+         "Sentences: accuracy against latency"),
+        (tasks["lm"], "params", "parameters (log scale)", True, "Characters: bits against size")))
     return {FIG_TASKS: fig, FIG_VISION: fig2, FIG_SEQUENCE: fig3}
+
+
+def _scatter_figure(v: Values, height: float, panels) -> object:
+    """A row of scatter panels, each ``(task, field, x label, log x, title)``, above one shared legend."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, height), layout="constrained")
+    axes, styles = fig.subplots(1, len(panels)), {}
+    for ax, (task, field, label, log, title) in zip(axes, panels):
+        _scatter(ax, v, task, field, label, log, styles, title)
+    _legend(fig, axes)
+    return fig
 
 
 def _compact(x: float, _pos=None) -> str:
@@ -701,7 +714,7 @@ MARKERS = "osD^vP*Xph"
 
 
 def _scatter(ax, v: Values, task: Task, field: str, label: str, log: bool, styles: dict[str, int],
-             title: str = "") -> None:
+             title: str) -> None:
     """One panel: the score of every model of ``task`` that has ``field`` against that field. ``styles`` is
     shared by a figure's panels: a model keeps one colour and marker in all of them (numbered in the order the
     models first appear), so that one legend per figure names them."""
@@ -719,10 +732,9 @@ def _scatter(ax, v: Values, task: Task, field: str, label: str, log: bool, style
         ax.xaxis.set_major_formatter(FuncFormatter(_compact))
         ax.xaxis.set_minor_formatter(NullFormatter())
     ax.margins(x=0.15, y=0.12)
-    ax.set_title(title or task.title, fontsize=9)
+    ax.set_title(title, fontsize=9)
     ax.set_xlabel(label, fontsize=8)
-    ax.set_ylabel(task.metric + (" (higher is better)" if task.higher_is_better else " (lower is better)"),
-                  fontsize=8)
+    ax.set_ylabel(task.axis_label, fontsize=8)
     ax.tick_params(which="both", labelsize=7)
     ax.grid(alpha=0.3)
 
